@@ -1,0 +1,19 @@
+import pytest
+
+from registry.tests.factories import SiteFactory, persona_users
+
+
+@pytest.fixture
+def site_a(db):
+    return SiteFactory(code="SITEA", name="Site A hospital")
+
+
+@pytest.fixture
+def site_b(db):
+    return SiteFactory(code="SITEB", name="Site B hospital")
+
+
+@pytest.fixture
+def personas(site_a, site_b):
+    """alice and bob: clinicians of site A; charlie: clinician of site B; ivy: investigator; root: admin."""
+    return persona_users(site_a, site_b)

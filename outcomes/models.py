@@ -1,0 +1,213 @@
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Case, F, Q, When
+
+from registry.models import Procedure, VersionedModel, audited, validate_not_future
+
+# (field name, domain key of the stats document, label); the order of REFERENCE.md section 3.
+MSTS_DOMAINS = [
+    ("msts_pain", "pain", "Pain"),
+    ("msts_function", "function", "Function"),
+    ("msts_emotional_acceptance", "emotional_acceptance", "Emotional acceptance"),
+    ("msts_supports", "supports", "Use of supports"),
+    ("msts_walking", "walking", "Walking ability"),
+    ("msts_gait", "gait", "Gait"),
+]
+MSTS_FIELDS = [field for field, _, _ in MSTS_DOMAINS]
+
+# Descriptors of the odd scores (Enneking 1993); 4 and 2 are the in-between values.
+MSTS_DESCRIPTORS = {
+    "msts_pain": {5: "None", 3: "Modest, non-disabling", 1: "Moderate, disabling", 0: "Severe, disabling"},
+    "msts_function": {
+        5: "No restriction",
+        3: "Recreational restriction",
+        1: "Partial occupational restriction",
+        0: "Total occupational restriction",
+    },
+    "msts_emotional_acceptance": {5: "Enthused", 3: "Satisfied", 1: "Accepts", 0: "Dislikes"},
+    "msts_supports": {5: "None", 3: "Brace", 1: "One cane or crutch", 0: "Two canes or crutches"},
+    "msts_walking": {5: "Unlimited", 3: "Limited", 1: "Inside only", 0: "Unable without help"},
+    "msts_gait": {5: "Normal", 3: "Minor cosmetic change", 1: "Major cosmetic change", 0: "Major handicap"},
+}
+
+
+def _msts_field(label: str):
+    return models.PositiveSmallIntegerField(
+        label,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(5)],
+    )
+
+
+class EncounterKind(models.TextChoices):
+    BASELINE = "baseline", "Baseline (pre-operative)"
+    FOLLOWUP = "followup", "Follow-up"
+
+
+class NarcoticChange(models.TextChoices):
+    DECREASED = "decreased", "Decreased"
+    STABLE = "stable", "Stable"
+    INCREASED = "increased", "Increased"
+
+
+class SecondaryProcedureKind(models.TextChoices):
+    SI_JOINT_INJECTION = "si_joint_injection", "Sacroiliac joint steroid injection"
+    RADIATION = "radiation", "Radiotherapy"
+    NEUROLYSIS = "neurolysis", "Neurolysis"
+    REPEAT_SACROPLASTY = "repeat_sacroplasty", "Repeat sacroplasty"
+    HARDWARE_REMOVAL = "hardware_removal", "Hardware removal"
+    REVISION_FIXATION = "revision_fixation", "Revision fixation"
+    OTHER = "other", "Other"
+
+
+class ComplicationKind(models.TextChoices):
+    SCREW_BACKOUT = "screw_backout", "Screw back-out"
+    CEMENT_EXTRAVASATION = "cement_extravasation", "Cement extravasation"
+    RADICULOPATHY = "radiculopathy", "Radiculopathy"
+    INFECTION = "infection", "Infection"
+    OTHER = "other", "Other"
+
+
+_ALL_SCORED = Q(**{f"{field}__isnull": False for field in MSTS_FIELDS})
+
+
+@audited
+class Encounter(VersionedModel):
+    """One visit: the baseline assessment before the procedure or a follow-up after it."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="encounters")
+    date = models.DateField(validators=[validate_not_future])
+    kind = models.CharField(max_length=8, choices=EncounterKind.choices)
+    msts_pain = _msts_field("Pain")
+    msts_function = _msts_field("Function")
+    msts_emotional_acceptance = _msts_field("Emotional acceptance")
+    msts_supports = _msts_field("Use of supports")
+    msts_walking = _msts_field("Walking ability")
+    msts_gait = _msts_field("Gait")
+    # The database computes the total, so no path can store one that disagrees with its domains.
+    msts_total = models.GeneratedField(
+        expression=Case(
+            When(_ALL_SCORED, then=sum((F(field) for field in MSTS_FIELDS[1:]), F(MSTS_FIELDS[0]))),
+            default=None,
+            output_field=models.PositiveSmallIntegerField(),
+        ),
+        output_field=models.PositiveSmallIntegerField(null=True),
+        db_persist=True,
+    )
+    narcotic_change = models.CharField(
+        max_length=16,
+        choices=NarcoticChange.choices,
+        null=True,
+        blank=True,
+        help_text="Follow-ups only: narcotic use compared with before the procedure.",
+    )
+    opioid_mme_per_day = models.DecimalField(
+        "opioid dose (MME/day)",
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Oral morphine milligram equivalents per day.",
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [
+            # The analysis selector and the timeline read encounters per procedure by date.
+            models.Index(fields=["procedure", "date"], name="encounter_procedure_date"),
+        ]
+        constraints = [
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 5}),
+                    name=f"encounter_{field}_0_5",
+                )
+                for field in MSTS_FIELDS
+            ],
+            models.CheckConstraint(
+                condition=Q(opioid_mme_per_day__isnull=True) | Q(opioid_mme_per_day__gte=0),
+                name="encounter_mme_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind=EncounterKind.FOLLOWUP) | Q(narcotic_change__isnull=True),
+                name="encounter_narcotic_change_followup_only",
+            ),
+            models.UniqueConstraint(
+                fields=["procedure"],
+                condition=Q(kind=EncounterKind.BASELINE),
+                name="encounter_one_baseline_per_procedure",
+                violation_error_message="This procedure already has a baseline encounter.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.procedure.patient} {self.get_kind_display()} {self.date}"
+
+    @property
+    def msts_percent(self) -> float | None:
+        total = self.computed_msts_total
+        return None if total is None else round(total / 30 * 100, 1)
+
+    @property
+    def computed_msts_total(self) -> int | None:
+        """The total of the six domains (before the row is saved too); None unless all are scored."""
+        scores = [getattr(self, field) for field in MSTS_FIELDS]
+        return None if any(score is None for score in scores) else sum(scores)
+
+    def clean(self):
+        errors = {}
+        procedure_date = self.procedure.date if self.procedure_id else None
+        if self.date and procedure_date:
+            if self.kind == EncounterKind.BASELINE and self.date > procedure_date:
+                errors["date"] = "A baseline encounter must be on or before the procedure date."
+            if self.kind == EncounterKind.FOLLOWUP and self.date <= procedure_date:
+                errors["date"] = "A follow-up encounter must be after the procedure date."
+        if self.kind == EncounterKind.BASELINE and self.narcotic_change:
+            errors["narcotic_change"] = "Narcotic change is recorded at follow-ups only."
+        if errors:
+            raise ValidationError(errors)
+
+
+class _AfterIndexEvent(VersionedModel):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
+    date = models.DateField(validators=[validate_not_future])
+
+    class Meta:
+        abstract = True
+        ordering = ["date", "id"]
+
+    def clean(self):
+        if self.date and self.procedure_id and self.date <= self.procedure.date:
+            raise ValidationError({"date": "The date must be after the procedure date."})
+
+
+@audited
+class SecondaryProcedure(_AfterIndexEvent):
+    """A later procedure for unresolved pain or hardware problems after the index procedure."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="secondary_procedures")
+    kind = models.CharField(max_length=24, choices=SecondaryProcedureKind.choices)
+    reason = models.TextField(blank=True)
+
+    class Meta(_AfterIndexEvent.Meta):
+        pass
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date}"
+
+
+@audited
+class Complication(_AfterIndexEvent):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="complications")
+    kind = models.CharField(max_length=24, choices=ComplicationKind.choices)
+    description = models.TextField(blank=True)
+    resolved = models.BooleanField(default=False)
+
+    class Meta(_AfterIndexEvent.Meta):
+        pass
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.date}"

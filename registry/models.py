@@ -1,0 +1,211 @@
+import datetime
+
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from registry.choices import (
+    Ablation,
+    Approach,
+    Corridor,
+    FractureStatus,
+    Indication,
+    PrimaryCancer,
+    Role,
+    Service,
+    Sex,
+    Side,
+    Trajectory,
+    Treatment,
+)
+
+STUDY_ID_SEQUENCE = "registry_study_number_seq"
+STUDY_ID_PREFIX = "SAC-"
+
+
+def audited(model):
+    """Records every insert, update and delete of ``model`` through PostgreSQL triggers.
+
+    Triggers catch every path (services, admin, bulk updates, raw SQL); the event
+    tables are append-only (PGHISTORY_APPEND_ONLY).
+    """
+    return pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())(model)
+
+
+def validate_not_future(value: datetime.date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError("Date cannot be in the future.", code="future_date")
+
+
+class VersionedModel(models.Model):
+    """Clinical records carry a version, raised by each update, so a stale edit can be refused."""
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+@audited
+class Site(models.Model):
+    code = models.CharField(
+        max_length=16,
+        unique=True,
+        help_text="Short unique code, e.g. MCW.",
+    )
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self):
+        return self.code
+
+
+class StaffProfile(models.Model):
+    """A user's role in the registry and the sites whose patients they may see."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    sites = models.ManyToManyField(Site, blank=True, related_name="staff")
+
+    def __str__(self):
+        return f"{self.user} ({self.get_role_display()})"
+
+
+@audited
+class Patient(VersionedModel):
+    study_id = models.CharField(max_length=16, unique=True, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=32)
+    birth_date = models.DateField(validators=[validate_not_future])
+    sex = models.CharField(max_length=8, choices=Sex.choices)
+    primary_cancer = models.CharField(max_length=24, choices=PrimaryCancer.choices)
+    primary_cancer_detail = models.CharField(max_length=200, blank=True)
+    death_date = models.DateField(null=True, blank=True, validators=[validate_not_future])
+    is_demo = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Synthetic demo patient loaded by seed_demo; never a real person.",
+    )
+
+    class Meta:
+        ordering = ["study_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "mrn"], name="patient_unique_site_mrn"),
+            models.CheckConstraint(
+                condition=Q(death_date__isnull=True) | Q(death_date__gte=models.F("birth_date")),
+                name="patient_death_not_before_birth",
+            ),
+            models.CheckConstraint(
+                condition=~Q(primary_cancer=PrimaryCancer.OTHER) | ~Q(primary_cancer_detail=""),
+                name="patient_other_cancer_has_detail",
+            ),
+        ]
+
+    def __str__(self):
+        return self.study_id
+
+    def clean(self):
+        errors = {}
+        if self.primary_cancer == PrimaryCancer.OTHER and not self.primary_cancer_detail.strip():
+            errors["primary_cancer_detail"] = "Describe the primary cancer when it is 'other'."
+        if self.death_date and self.birth_date and self.death_date < self.birth_date:
+            errors["death_date"] = "Date of death cannot be before the date of birth."
+        if errors:
+            raise ValidationError(errors)
+
+    def age_on(self, day: datetime.date) -> int:
+        """Full years of age on ``day``."""
+        years = day.year - self.birth_date.year
+        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+@audited
+class Procedure(VersionedModel):
+    """A sacral treatment; the patient's first one by date is the index procedure."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="procedures")
+    date = models.DateField(validators=[validate_not_future])
+    treatment = models.CharField(max_length=16, choices=Treatment.choices)
+    fracture_status = models.CharField(max_length=16, choices=FractureStatus.choices)
+    ablation = models.CharField(max_length=16, choices=Ablation.choices, default=Ablation.NONE)
+    prior_local_radiation = models.BooleanField(
+        default=False, help_text="Local radiotherapy to the sacrum before this procedure."
+    )
+    service = models.CharField(max_length=32, choices=Service.choices)
+    cement_volume_ml = models.DecimalField(
+        "cement volume (ml)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    approach = models.CharField(max_length=16, choices=Approach.choices, null=True, blank=True)
+    indications = ArrayField(
+        models.CharField(max_length=32, choices=Indication.choices),
+        default=list,
+        blank=True,
+    )
+
+    class Meta:
+        ordering = ["date", "id"]
+        indexes = [
+            # Finding each patient's index (first) procedure for the analysis and timeline.
+            models.Index(fields=["patient", "date", "id"], name="procedure_patient_date"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(cement_volume_ml__isnull=True) | Q(cement_volume_ml__gte=0),
+                name="procedure_cement_volume_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(indications__contained_by=Indication.values),
+                name="procedure_indications_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.patient} {self.get_treatment_display()} {self.date}"
+
+    def clean(self):
+        if self.date and self.patient_id and self.patient.birth_date and self.date < self.patient.birth_date:
+            raise ValidationError({"date": "Procedure date cannot be before the patient's date of birth."})
+        if self.date and self.patient_id and self.patient.death_date and self.date > self.patient.death_date:
+            raise ValidationError({"date": "Procedure date cannot be after the patient's date of death."})
+
+
+@audited
+class Screw(models.Model):
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="screws")
+    corridor = models.CharField(max_length=2, choices=Corridor.choices)
+    trajectory = models.CharField(max_length=16, choices=Trajectory.choices)
+    side = models.CharField(
+        max_length=8, choices=Side.choices, help_text="A trans-sacral screw records its entry side."
+    )
+    diameter_mm = models.DecimalField("diameter (mm)", max_digits=3, decimal_places=1)
+    fully_threaded = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(diameter_mm__gt=0) & Q(diameter_mm__lte=12),
+                name="screw_diameter_range",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.corridor} {self.get_trajectory_display()} {self.side} {self.diameter_mm} mm"
+
+    def clean(self):
+        if self.diameter_mm is not None and not (0 < self.diameter_mm <= 12):
+            raise ValidationError({"diameter_mm": "Screw diameter must be more than 0 and at most 12 mm."})

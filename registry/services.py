@@ -1,0 +1,305 @@
+"""Every write of sites, patients, procedures and screws. Web, API, admin and commands call these."""
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Max
+
+from registry.choices import Treatment
+from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site
+from registry.permissions import check_can_write_site
+from registry.writes import (
+    assign,
+    audit_context,
+    clinical_data_changed,
+    lock_for_update,
+    save,
+    validate,
+)
+
+PATIENT_EDITABLE = ("site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date")
+PROCEDURE_EDITABLE = (
+    "date",
+    "treatment",
+    "fracture_status",
+    "ablation",
+    "prior_local_radiation",
+    "service",
+    "cement_volume_ml",
+    "approach",
+    "indications",
+)
+SCREW_FIELDS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded")
+
+
+# --- Sites ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def site_create(*, code: str, name: str, user=None) -> Site:
+    site = Site(code=code.strip().upper(), name=name.strip())
+    validate(site)
+    with audit_context(user=user, action="site_create"):
+        save(site)
+    return site
+
+
+@transaction.atomic
+def site_update(*, site: Site, data: dict, user=None) -> Site:
+    site = Site.objects.select_for_update().get(pk=site.pk)
+    if "code" in data:
+        data = {**data, "code": data["code"].strip().upper()}
+    assign(site, data, allowed=("code", "name"))
+    validate(site)
+    with audit_context(user=user, action="site_update"):
+        save(site)
+    return site
+
+
+# --- Patients --------------------------------------------------------------------
+
+
+def _next_study_id() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(%s)", [STUDY_ID_SEQUENCE])
+        (number,) = cursor.fetchone()
+    return f"{STUDY_ID_PREFIX}{number:05d}"
+
+
+def patient_rule_errors(patient: Patient) -> dict:
+    """Rules that need other rows: the MRN is unique within a site; death follows every procedure."""
+    errors = {}
+    if patient.site_id and patient.mrn:
+        clash = Patient.objects.filter(site_id=patient.site_id, mrn=patient.mrn).exclude(pk=patient.pk)
+        if clash.exists():
+            errors["mrn"] = ["A patient with this MRN already exists at this site."]
+    if patient.pk and patient.death_date:
+        last = patient.procedures.aggregate(last=Max("date"))["last"]
+        if last and patient.death_date < last:
+            errors["death_date"] = [f"Date of death cannot be before a procedure of this patient ({last:%Y-%m-%d})."]
+    return errors
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    user,
+    site: Site,
+    mrn: str,
+    birth_date: datetime.date,
+    sex: str,
+    primary_cancer: str,
+    primary_cancer_detail: str = "",
+    death_date: datetime.date | None = None,
+    is_demo: bool = False,
+) -> Patient:
+    check_can_write_site(user, site.pk)
+    patient = Patient(
+        site=site,
+        mrn=(mrn or "").strip(),
+        birth_date=birth_date,
+        sex=sex,
+        primary_cancer=primary_cancer,
+        primary_cancer_detail=(primary_cancer_detail or "").strip(),
+        death_date=death_date,
+        is_demo=is_demo,
+        study_id="pending",  # replaced below, once the record is known to be valid
+    )
+    validate(patient, errors=patient_rule_errors(patient))
+    patient.study_id = _next_study_id()
+    with audit_context(user=user, action="patient_create"):
+        save(patient)
+    clinical_data_changed()
+    return patient
+
+
+@transaction.atomic
+def patient_update(
+    *, user, patient: Patient, data: dict, expected_version: int | None = None, reason: str = ""
+) -> Patient:
+    check_can_write_site(user, patient.site_id)
+    patient = lock_for_update(patient, expected_version=expected_version)
+    assign(patient, data, allowed=PATIENT_EDITABLE)
+    if "site" in data:
+        check_can_write_site(user, patient.site_id)
+    validate(patient, errors=patient_rule_errors(patient))
+    patient.version += 1
+    with audit_context(user=user, action="patient_update", reason=reason):
+        save(patient)
+    clinical_data_changed()
+    return patient
+
+
+@transaction.atomic
+def patient_delete(*, user, patient: Patient, reason: str = "") -> None:
+    """Deletes the patient with every procedure and outcome; the audit trail keeps them all."""
+    check_can_write_site(user, patient.site_id)
+    with audit_context(user=user, action="patient_delete", reason=reason):
+        patient.delete()
+    clinical_data_changed()
+
+
+# --- Procedures and screws ------------------------------------------------------------
+
+
+def screw_count_errors(*, treatment: str, screw_count: int) -> dict:
+    """PSFS has at least one screw; sacroplasty alone has none."""
+    if treatment == Treatment.PSFS and screw_count == 0:
+        return {"screws": ["A PSFS procedure needs at least one screw."]}
+    if treatment == Treatment.SACROPLASTY and screw_count > 0:
+        return {"screws": ["Sacroplasty alone has no screws: remove them or choose PSFS."]}
+    return {}
+
+
+def _build_screws(procedure: Procedure, screws: Sequence[dict]) -> tuple[list[Screw], dict]:
+    built, errors = [], {}
+    for index, data in enumerate(screws):
+        unknown = sorted(set(data) - set(SCREW_FIELDS) - {"id"})
+        screw = Screw(procedure=procedure, **{k: v for k, v in data.items() if k in SCREW_FIELDS})
+        try:
+            if unknown:
+                raise ValidationError({name: ["Unknown screw field."] for name in unknown})
+            screw.full_clean(exclude=["procedure"])
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault("screws", []).extend(f"Screw {index + 1}, {field}: {m}" for m in messages)
+        built.append(screw)
+    return built, errors
+
+
+def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, replace_screws: bool) -> None:
+    errors = {}
+    built = []
+    if screws is not None:
+        built, errors = _build_screws(procedure, screws)
+        count = len(screws)
+    else:
+        count = procedure.screws.count() if procedure.pk else 0
+    errors.update(screw_count_errors(treatment=procedure.treatment, screw_count=count) if not errors else {})
+    validate(procedure, errors=errors)
+    save(procedure)
+    if screws is not None:
+        if replace_screws:
+            procedure.screws.all().delete()
+        for screw in built:
+            screw.procedure = procedure
+        Screw.objects.bulk_create(built)
+
+
+@transaction.atomic
+def procedure_create(
+    *,
+    user,
+    patient: Patient,
+    date: datetime.date,
+    treatment: str,
+    fracture_status: str,
+    service: str,
+    ablation: str = "none",
+    prior_local_radiation: bool = False,
+    cement_volume_ml: Decimal | None = None,
+    approach: str | None = None,
+    indications: Sequence[str] = (),
+    screws: Sequence[dict] = (),
+) -> Procedure:
+    """Records a procedure with its screws (each a dict of SCREW_FIELDS)."""
+    check_can_write_site(user, patient.site_id)
+    procedure = Procedure(
+        patient=patient,
+        date=date,
+        treatment=treatment,
+        fracture_status=fracture_status,
+        service=service,
+        ablation=ablation,
+        prior_local_radiation=prior_local_radiation,
+        cement_volume_ml=cement_volume_ml,
+        approach=approach or None,
+        indications=list(indications),
+    )
+    with audit_context(user=user, action="procedure_create"):
+        _save_procedure(procedure, list(screws), replace_screws=False)
+    clinical_data_changed()
+    return procedure
+
+
+@transaction.atomic
+def procedure_update(
+    *,
+    user,
+    procedure: Procedure,
+    data: dict,
+    screws: Sequence[dict] | None = None,
+    expected_version: int | None = None,
+    reason: str = "",
+) -> Procedure:
+    """Changes a procedure; ``screws``, when given, replaces all its screws."""
+    check_can_write_site(user, procedure.patient.site_id)
+    procedure = lock_for_update(procedure, expected_version=expected_version)
+    if "indications" in data:
+        data = {**data, "indications": list(data["indications"])}
+    assign(procedure, data, allowed=PROCEDURE_EDITABLE)
+    procedure.version += 1
+    with audit_context(user=user, action="procedure_update", reason=reason):
+        _save_procedure(procedure, None if screws is None else list(screws), replace_screws=True)
+        _check_dependent_dates(procedure)
+    clinical_data_changed()
+    return procedure
+
+
+def _check_dependent_dates(procedure: Procedure) -> None:
+    """A moved procedure must still precede its follow-ups and follow its baseline."""
+    from outcomes.models import Encounter, EncounterKind
+
+    encounters = Encounter.objects.filter(procedure=procedure)
+    if encounters.filter(kind=EncounterKind.BASELINE, date__gt=procedure.date).exists():
+        raise ValidationError({"date": ["The baseline encounter of this procedure would fall after it."]})
+    if encounters.filter(kind=EncounterKind.FOLLOWUP, date__lte=procedure.date).exists():
+        raise ValidationError({"date": ["A follow-up encounter of this procedure would fall on or before it."]})
+    for related in (procedure.secondary_procedures, procedure.complications):
+        if related.filter(date__lte=procedure.date).exists():
+            raise ValidationError(
+                {"date": ["A secondary procedure or complication of this procedure would fall on or before it."]}
+            )
+
+
+@transaction.atomic
+def procedure_delete(*, user, procedure: Procedure, reason: str = "") -> None:
+    check_can_write_site(user, procedure.patient.site_id)
+    with audit_context(user=user, action="procedure_delete", reason=reason):
+        procedure.delete()
+    clinical_data_changed()
+
+
+# --- Staff accounts ------------------------------------------------------------------
+
+
+@transaction.atomic
+def staff_user_create(*, username: str, password: str, role: str, sites: Sequence[Site] = ()) -> "User":  # noqa: F821
+    """Creates a login with its registry role; a registry admin may also use the Django admin."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.password_validation import validate_password
+
+    from registry.choices import Role
+    from registry.models import StaffProfile
+
+    User = get_user_model()
+    errors = {}
+    if role not in Role.values:
+        errors["role"] = [f"Role must be one of: {', '.join(Role.values)}."]
+    if User.objects.filter(username=username).exists():
+        errors["username"] = ["A user with this username already exists."]
+    user = User(username=username, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN)
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    user.set_password(password)
+    user.save()
+    profile = StaffProfile.objects.create(user=user, role=role)
+    profile.sites.set(sites)
+    return user

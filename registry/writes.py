@@ -1,0 +1,94 @@
+"""What every service shares: validation, optimistic locking, audit context and the
+stats refresh that follows a committed change of clinical data."""
+
+import contextlib
+from collections.abc import Iterable
+
+import pghistory
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import IntegrityError, models, transaction
+
+
+class StaleEditError(Exception):
+    """The record changed since the editor loaded it; nothing was saved.
+
+    ``instance`` is the record as it is now, so a form can show what changed.
+    """
+
+    def __init__(self, *, instance: models.Model, expected_version: int):
+        self.instance = instance
+        self.expected_version = expected_version
+        self.current_version = instance.version
+        super().__init__(
+            f"This record was changed by someone else (version {expected_version} was edited, "
+            f"the record is now at version {instance.version}). Reload it and apply your change again."
+        )
+
+
+@contextlib.contextmanager
+def audit_context(*, user, action: str, reason: str = ""):
+    """Attaches who, why and through which service to every audit event of the block."""
+    metadata = {"action": action}
+    if user is not None:
+        metadata["user"] = user.pk
+        metadata["username"] = user.get_username()
+    if reason:
+        metadata["reason"] = reason
+    with pghistory.context(**metadata):
+        yield
+
+
+def validate(instance: models.Model, *, errors: dict | None = None) -> None:
+    """Runs the model's field and record rules; raises one ValidationError naming every bad field.
+
+    Check constraints are left to the database (clean() states each of them with a
+    field-specific message); unique constraints are checked by the services that
+    own them, for the same reason.
+    """
+    collected = dict(errors or {})
+    try:
+        instance.full_clean(validate_constraints=False)
+    except ValidationError as exc:
+        collected = exc.update_error_dict(collected)
+    if collected:
+        raise ValidationError(collected)
+
+
+def save(instance: models.Model) -> None:
+    """Saves, turning a constraint violation that slipped past validation into a ValidationError."""
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        # The driver's message quotes the offending values (PHI): name only the rule.
+        rule = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) or "integrity"
+        raise ValidationError({NON_FIELD_ERRORS: [f"The record breaks the database rule '{rule}'."]}) from None
+
+
+def lock_for_update(instance: models.Model, *, expected_version: int | None) -> models.Model:
+    """Returns the current row, locked until the transaction ends; refuses a stale edit."""
+    current = type(instance).objects.select_for_update().get(pk=instance.pk)
+    if expected_version is not None and current.version != expected_version:
+        raise StaleEditError(instance=current, expected_version=expected_version)
+    return current
+
+
+def assign(instance: models.Model, data: dict, *, allowed: Iterable[str]) -> list[str]:
+    """Sets the fields of ``data`` on ``instance``; returns the names that changed."""
+    allowed = set(allowed)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValidationError({name: ["This field cannot be changed."] for name in unknown})
+    changed = []
+    for name, value in data.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def clinical_data_changed() -> None:
+    """Schedules a refresh of the cohort statistics once the current transaction commits."""
+    from analysis.services import stats_refresh_schedule
+
+    transaction.on_commit(stats_refresh_schedule)
