@@ -1,0 +1,4 @@
+"""Dashboard pages of the analysis app."""
+
+app_name = "analysis"
+urlpatterns: list = []
