@@ -159,6 +159,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password"]
+AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 # Lockout is per account, whatever address the attempts come from (W006 asks for per-IP).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
@@ -199,6 +200,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True  # a checkout serves static files without collectstatic
+STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Celery ------------------------------------------------------------------
 # With no broker configured, kombu's filesystem transport lets a real worker run

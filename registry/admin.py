@@ -3,7 +3,7 @@ admin obeys the same rules and leaves the same audit trail as the web forms and 
 
 from django import forms
 from django.contrib import admin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
 from registry import services
@@ -82,7 +82,12 @@ class PatientAdminForm(forms.ModelForm):
 
     def _post_clean(self):
         super()._post_clean()
-        add_rule_errors(self, services.patient_rule_errors(self.instance))
+        rule_errors = services.patient_rule_errors(self.instance)
+        if "mrn" in rule_errors:
+            # The model form also reports the (site, MRN) constraint, without a field: keep the
+            # service's message, beside the MRN.
+            self._errors.pop(NON_FIELD_ERRORS, None)
+        add_rule_errors(self, rule_errors)
 
 
 @admin.register(Patient)
@@ -153,7 +158,10 @@ class ProcedureAdmin(ServiceModelAdmin):
         pass  # saved with its screws in save_related
 
     def save_related(self, request, form, formsets, change):
-        screws = next(fs for fs in formsets if isinstance(fs, ScrewFormSet)).screw_dicts()
+        screw_formset = next(fs for fs in formsets if isinstance(fs, ScrewFormSet))
+        screws = screw_formset.screw_dicts()
+        # The screws are replaced as a whole by the service; the admin's change message reads these.
+        screw_formset.new_objects, screw_formset.changed_objects, screw_formset.deleted_objects = [], [], []
         fields = {name: form.cleaned_data[name] for name in services.PROCEDURE_EDITABLE if name in form.cleaned_data}
         if change:
             saved = services.procedure_update(
