@@ -17,3 +17,9 @@ def site_b(db):
 def personas(site_a, site_b):
     """alice and bob: clinicians of site A; charlie: clinician of site B; ivy: investigator; root: admin."""
     return persona_users(site_a, site_b)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.3 s a user; the tests create many. Production keeps PBKDF2.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

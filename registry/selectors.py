@@ -1,11 +1,12 @@
 """Reads scoped by the user's rights. Views and API views start from these, never from .objects."""
 
-from django.db.models import QuerySet
+from django.contrib.auth import get_user_model
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from outcomes.models import Complication, Encounter, SecondaryProcedure
 from registry.choices import Role
 from registry.models import Patient, Procedure, Site
-from registry.permissions import member_site_ids, user_role
+from registry.permissions import may_see_phi, member_site_ids, user_role
 
 
 def sites_visible_to(user) -> QuerySet[Site]:
@@ -37,3 +38,136 @@ def secondary_procedures_visible_to(user) -> QuerySet[SecondaryProcedure]:
 
 def complications_visible_to(user) -> QuerySet[Complication]:
     return Complication.objects.filter(procedure__patient__site__in=sites_visible_to(user))
+
+
+# --- Read helpers of the staff web pages ---------------------------------------------
+
+
+def patient_list_for(user, *, q: str = "", site_id: int | None = None, treatment: str = "", fracture_status: str = ""):
+    """Patients ``user`` may see, with their site and index (first) procedure, filtered as the list asks.
+
+    ``q`` matches a study id (part of it) or, for users who may see PHI, an exact MRN.
+    The index procedure comes as annotations, so a page costs the same queries for any number of patients.
+    """
+    index = Procedure.objects.filter(patient=OuterRef("pk")).order_by("date", "id")
+    patients = (
+        patients_visible_to(user)
+        .select_related("site")
+        .annotate(
+            index_date=Subquery(index.values("date")[:1]),
+            index_treatment=Subquery(index.values("treatment")[:1]),
+            index_fracture_status=Subquery(index.values("fracture_status")[:1]),
+        )
+        .order_by("study_id")
+    )
+    term = q.strip()
+    if term:
+        match = Q(study_id__icontains=term)
+        if may_see_phi(user):
+            match |= Q(mrn=term)
+        patients = patients.filter(match)
+    if site_id is not None:
+        patients = patients.filter(site_id=site_id)
+    if treatment:
+        patients = patients.filter(index_treatment=treatment)
+    if fracture_status:
+        patients = patients.filter(index_fracture_status=fracture_status)
+    return patients
+
+
+def patient_timeline(patient: Patient) -> list[Procedure]:
+    """The patient's procedures by date, each with its screws, encounters, secondary procedures and complications."""
+    return list(
+        patient.procedures.order_by("date", "id").prefetch_related(
+            "screws", "encounters", "secondary_procedures", "complications"
+        )
+    )
+
+
+# --- Audit trail ---------------------------------------------------------------------
+
+# Bookkeeping columns that say nothing a reader of the history needs.
+_UNSHOWN_AUDIT_FIELDS = {"id", "version", "created_at", "updated_at", "is_demo", "msts_total", "patient", "procedure"}
+
+
+def _event_model(model):
+    return next(iter(model.pgh_event_models.values()))
+
+
+def _shown_fields(model):
+    return [f for f in model._meta.concrete_fields if f.name not in _UNSHOWN_AUDIT_FIELDS]
+
+
+def _display(field, value, related: dict):
+    if value is None or value == "":
+        return None
+    if field.is_relation:
+        return str(related.get((field.related_model, value), value)) if field.related_model is Site else str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    choices = dict(getattr(field, "base_field", field).flatchoices)
+    if isinstance(value, list):
+        return ", ".join(str(choices.get(item, item)) for item in value) or None
+    return str(choices.get(value, value))
+
+
+def record_history(instance, *, children: tuple = ()) -> list[dict]:
+    """Audit events of ``instance`` (and of ``children``: (model, fk name) pairs), oldest first.
+
+    Each entry: when, username, action, reason, what (the record), label (insert/update/delete)
+    and ``changes``, a list of (field label, old value, new value) computed against the previous
+    event of the same record. Who and why come from the context the services attach to events.
+    """
+    sources = [(type(instance), _event_model(type(instance)).objects.filter(pgh_obj_id=instance.pk))]
+    for model, fk in children:
+        sources.append((model, _event_model(model).objects.filter(**{f"{fk}_id": instance.pk})))
+    raw = []
+    for order, (model, events) in enumerate(sources):
+        for event in events.select_related("pgh_context").order_by("pgh_id"):
+            raw.append((event.pgh_created_at, order, event.pgh_id, model, event))
+    raw.sort(key=lambda item: item[:3])
+
+    site_ids = {e.site_id for *_, e in raw if hasattr(e, "site_id")}
+    related = {(Site, pk): site for pk, site in Site.objects.in_bulk(site_ids).items()} if site_ids else {}
+    user_ids = {
+        e.pgh_context.metadata.get("user")
+        for *_, e in raw
+        if e.pgh_context and "username" not in e.pgh_context.metadata and e.pgh_context.metadata.get("user")
+    }
+    usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
+
+    previous: dict = {}
+    entries = []
+    for created_at, _, _, model, event in raw:
+        metadata = event.pgh_context.metadata if event.pgh_context else {}
+        username = metadata.get("username") or usernames.get(metadata.get("user"))
+        key = (model, event.pgh_obj_id)
+        before = previous.get(key)
+        changes = []
+        if event.pgh_label != "delete":
+            for field in _shown_fields(model):
+                new = getattr(event, field.attname)
+                old = getattr(before, field.attname) if before else None
+                if before is None and new in (None, "", []):
+                    continue
+                if before is None or old != new:
+                    changes.append(
+                        (
+                            field.verbose_name,
+                            _display(field, old, related) if before else None,
+                            _display(field, new, related),
+                        )
+                    )
+        previous[key] = event
+        entries.append(
+            {
+                "when": created_at,
+                "username": username,
+                "action": metadata.get("action", ""),
+                "reason": metadata.get("reason", ""),
+                "label": event.pgh_label,
+                "what": f"{model._meta.verbose_name} {event.pgh_obj_id}",
+                "changes": changes,
+            }
+        )
+    return entries

@@ -1,8 +1,30 @@
-"""Staff web application: login, patients, forms, worklist."""
+"""Staff web application: login, patients, forms, audit trail; the outcomes pages and the worklist."""
 
-from django.urls import path
-from django.views.generic import RedirectView
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from registry import views
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="home"),
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(template_name="accounts/password_change_form.html"),
+        name="password_change",
+    ),
+    path(
+        "password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="accounts/password_change_done.html"),
+        name="password_change_done",
+    ),
+    path("patients/", views.patient_list, name="patient_list"),
+    path("patients/new/", views.patient_create, name="patient_create"),
+    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
+    path("patients/<int:patient_pk>/procedures/new/", views.procedure_create, name="procedure_create"),
+    path("procedures/<int:pk>/edit/", views.procedure_edit, name="procedure_edit"),
+    path("history/<slug:kind>/<int:pk>/", views.record_history, name="record_history"),
+    path("", include("outcomes.urls")),
 ]

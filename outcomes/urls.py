@@ -1,0 +1,26 @@
+"""Encounter, secondary procedure and complication forms; the follow-up worklist (included by registry.urls)."""
+
+from django.urls import path, register_converter
+
+from outcomes import views
+
+
+class EventKindConverter:
+    regex = "secondary-procedure|complication"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(EventKindConverter, "eventkind")
+
+urlpatterns = [
+    path("worklist/", views.worklist, name="worklist"),
+    path("procedures/<int:procedure_pk>/encounters/new/", views.encounter_create, name="encounter_create"),
+    path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
+    path("procedures/<int:procedure_pk>/<eventkind:kind>/new/", views.event_create, name="event_create"),
+    path("<eventkind:kind>s/<int:pk>/edit/", views.event_edit, name="event_edit"),
+]

@@ -1,0 +1,198 @@
+"""Encounter (MSTS), secondary procedure and complication forms, and the follow-up worklist."""
+
+import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+
+from outcomes import schedule, selectors, services
+from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm
+from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from registry.choices import Role
+from registry.permissions import may_see_phi, user_role
+from registry.selectors import (
+    complications_visible_to,
+    encounters_visible_to,
+    procedures_visible_to,
+    secondary_procedures_visible_to,
+    sites_visible_to,
+)
+from registry.views import call_service, render_form, staff_view, writer_view
+
+
+def _timeline_url(procedure) -> str:
+    return f"{reverse('patient_detail', args=[procedure.patient_id])}#procedure-{procedure.pk}"
+
+
+def _visible_procedure(user, pk: int):
+    return get_object_or_404(procedures_visible_to(user).select_related("patient"), pk=pk)
+
+
+def _encounter_initial(request, procedure) -> dict:
+    """Pre-fills kind and date from the query string (the worklist links), else today's follow-up."""
+    kind = request.GET.get("kind")
+    if kind not in EncounterKind.values:
+        has_baseline = procedure.encounters.filter(kind=EncounterKind.BASELINE).exists()
+        kind = EncounterKind.FOLLOWUP if has_baseline else EncounterKind.BASELINE
+    try:
+        day = datetime.date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = timezone.localdate() if kind == EncounterKind.FOLLOWUP else procedure.date
+    return {"kind": kind, "date": day}
+
+
+def _encounter_page(request, *, procedure, encounter: Encounter | None):
+    editing = encounter is not None
+    data = request.POST if request.method == "POST" else None
+    initial = None if editing else _encounter_initial(request, procedure)
+    form = EncounterForm(data, instance=encounter or Encounter(procedure=procedure), initial=initial, editing=editing)
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        if editing:
+
+            def call():
+                return services.encounter_update(
+                    user=request.user,
+                    encounter=encounter,
+                    data=form.record_data(),
+                    expected_version=form.cleaned_data["version"],
+                    reason=form.cleaned_data["change_reason"],
+                )
+        else:
+
+            def call():
+                return services.encounter_record(user=request.user, procedure=procedure, **form.record_data())
+
+        saved, stale = call_service(form, call, model=Encounter)
+        if saved:
+            return redirect(_timeline_url(procedure))
+    total, percent, scored = form.running_total()
+    context = {
+        "form": form,
+        "procedure": procedure,
+        "patient": procedure.patient,
+        "encounter": encounter,
+        "title": "Edit encounter" if editing else "New encounter",
+        "msts_total": total,
+        "msts_percent": percent,
+        "msts_scored": scored,
+    }
+    return render_form(request, "outcomes/encounter_form.html", context, stale)
+
+
+@writer_view
+def encounter_create(request, procedure_pk: int):
+    return _encounter_page(request, procedure=_visible_procedure(request.user, procedure_pk), encounter=None)
+
+
+@writer_view
+def encounter_edit(request, pk: int):
+    encounter = get_object_or_404(encounters_visible_to(request.user).select_related("procedure__patient"), pk=pk)
+    return _encounter_page(request, procedure=encounter.procedure, encounter=encounter)
+
+
+# --- Secondary procedures and complications ---------------------------------------------
+
+EVENT_KINDS = {
+    "secondary-procedure": {
+        "model": SecondaryProcedure,
+        "form": SecondaryProcedureForm,
+        "visible": secondary_procedures_visible_to,
+        "create": services.secondary_procedure_create,
+        "update": services.secondary_procedure_update,
+        "argument": "secondary_procedure",
+        "title": "secondary procedure",
+    },
+    "complication": {
+        "model": Complication,
+        "form": ComplicationForm,
+        "visible": complications_visible_to,
+        "create": services.complication_create,
+        "update": services.complication_update,
+        "argument": "complication",
+        "title": "complication",
+    },
+}
+
+
+def _event_page(request, kind: str, *, procedure, event):
+    spec = EVENT_KINDS[kind]
+    editing = event is not None
+    data = request.POST if request.method == "POST" else None
+    initial = None if editing else {"date": timezone.localdate()}
+    form = spec["form"](data, instance=event or spec["model"](procedure=procedure), initial=initial, editing=editing)
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        if editing:
+
+            def call():
+                return spec["update"](
+                    user=request.user,
+                    data=form.record_data(),
+                    expected_version=form.cleaned_data["version"],
+                    reason=form.cleaned_data["change_reason"],
+                    **{spec["argument"]: event},
+                )
+        else:
+
+            def call():
+                return spec["create"](user=request.user, procedure=procedure, **form.record_data())
+
+        saved, stale = call_service(form, call, model=spec["model"])
+        if saved:
+            return redirect(_timeline_url(procedure))
+    context = {
+        "form": form,
+        "procedure": procedure,
+        "patient": procedure.patient,
+        "event": event,
+        "history_kind": kind,
+        "title": f"{'Edit' if editing else 'New'} {spec['title']}",
+    }
+    return render_form(request, "outcomes/event_form.html", context, stale)
+
+
+@writer_view
+def event_create(request, kind: str, procedure_pk: int):
+    return _event_page(request, kind, procedure=_visible_procedure(request.user, procedure_pk), event=None)
+
+
+@writer_view
+def event_edit(request, kind: str, pk: int):
+    visible = EVENT_KINDS[kind]["visible"](request.user).select_related("procedure__patient")
+    event = get_object_or_404(visible, pk=pk)
+    return _event_page(request, kind, procedure=event.procedure, event=event)
+
+
+# --- Worklist ------------------------------------------------------------------------------
+
+
+@staff_view
+def worklist(request):
+    """Follow-up visits due or overdue at the user's sites (admins: every site, with a filter)."""
+    if user_role(request.user) not in (Role.CLINICIAN, Role.ADMIN):
+        raise PermissionDenied("The worklist is for staff who see patients.")
+    sites = list(sites_visible_to(request.user))
+    try:
+        site_id = int(request.GET.get("site", ""))
+    except ValueError:
+        site_id = None
+    if site_id is not None and site_id not in {site.pk for site in sites}:
+        site_id = None
+    today = timezone.localdate()
+    rows = selectors.worklist_for(request.user, today=today, site_id=site_id)
+    return render(
+        request,
+        "outcomes/worklist.html",
+        {
+            "rows": rows,
+            "sites": sites,
+            "site_id": site_id,
+            "today": today,
+            "phi": may_see_phi(request.user),
+            "schedule": schedule.SCHEDULE,
+            "overdue": schedule.OVERDUE,
+        },
+    )

@@ -1,0 +1,49 @@
+"""Template helpers of the staff pages: de-identified dates and ages, MSTS display, lockout minutes."""
+
+import datetime
+
+from django import template
+from django.utils import timezone
+
+register = template.Library()
+
+AGE_CEILING = 90  # ages of 90 and over are shown as "90+" to investigators (HIPAA safe harbor)
+
+
+@register.simple_tag(takes_context=True)
+def when(context, day: datetime.date | None) -> str:
+    """A date for users who may see PHI; for investigators, days relative to the index procedure."""
+    if day is None:
+        return "—"
+    if context.get("phi"):
+        return day.isoformat()
+    index = context.get("index_date")
+    if index is None:
+        return "date withheld"
+    return f"day {(day - index).days:+d}"
+
+
+@register.simple_tag
+def deidentified_age(patient, index_date: datetime.date | None = None) -> str:
+    """Age in full years at the index procedure (today when there is none), '90+' from 90 on."""
+    age = patient.age_on(index_date or timezone.localdate())
+    return f"{AGE_CEILING}+" if age >= AGE_CEILING else str(age)
+
+
+@register.filter
+def minutes(delta) -> int:
+    """Whole minutes of a timedelta (the lockout cool-off)."""
+    return int(delta.total_seconds() // 60) if delta else 0
+
+
+@register.filter
+def percent(value) -> str:
+    return "—" if value is None else f"{value:.1f}%"
+
+
+@register.simple_tag
+def role_of(user) -> str:
+    """The registry role of ``user`` ("clinician", "investigator", "admin") or ""."""
+    from registry.permissions import user_role
+
+    return user_role(user) or ""

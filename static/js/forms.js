@@ -1,0 +1,96 @@
+/* Progressive enhancement of the data-entry forms. Every form works without this file:
+ * the server validates and totals everything. No inline script: hooks are data- attributes. */
+(function () {
+  "use strict";
+
+  // --- MSTS running total -------------------------------------------------------------
+  function mstsTotal(form) {
+    var output = form.querySelector("[data-msts-total]");
+    if (!output) return;
+    var domains = {};
+    form.querySelectorAll("input[data-msts-domain]").forEach(function (input) {
+      var name = input.getAttribute("data-msts-domain");
+      if (!(name in domains)) domains[name] = null;
+      // A score of 0 is a score: only the "not scored" choice (empty value) leaves a domain open.
+      if (input.checked && input.value !== "") domains[name] = Number(input.value);
+    });
+    var names = Object.keys(domains);
+    var scored = names.filter(function (name) { return domains[name] !== null; });
+    if (names.length && scored.length === names.length) {
+      var total = scored.reduce(function (sum, name) { return sum + domains[name]; }, 0);
+      var percent = (Math.round((total / 30) * 1000) / 10).toFixed(1);
+      output.textContent = "Total: " + total + " / 30 (" + percent + "%)";
+    } else {
+      output.textContent = "Total: not defined (" + scored.length + " of " + names.length + " domains scored)";
+    }
+  }
+
+  // --- Narcotic change: follow-ups only ------------------------------------------------------
+  function kindToggle(form) {
+    var block = form.querySelector("[data-followup-only]");
+    if (!block) return;
+    var checked = form.querySelector("input[data-encounter-kind]:checked");
+    var followup = !checked || checked.value === "followup";
+    block.hidden = !followup;
+    block.querySelectorAll("input, select, textarea").forEach(function (input) { input.disabled = !followup; });
+  }
+
+  // --- Screws: PSFS only, with rows added on demand --------------------------------------------
+  function treatmentToggle(form) {
+    var screws = form.querySelector("[data-screws]");
+    if (!screws) return;
+    var checked = form.querySelector("input[data-treatment]:checked");
+    var psfs = !!checked && checked.value === "psfs";
+    screws.hidden = !psfs;
+    // A disabled fieldset sends none of its rows, so a sacroplasty is saved without screws.
+    screws.disabled = !psfs;
+  }
+
+  function renumber(form) {
+    form.querySelectorAll("[data-screw-row]").forEach(function (row, index) {
+      var cell = row.querySelector("[data-screw-number]");
+      if (cell) cell.textContent = String(index + 1);
+    });
+  }
+
+  function addScrew(form) {
+    var template = form.querySelector("template[data-screw-template]");
+    var total = form.querySelector("input[name$='-TOTAL_FORMS']");
+    var body = form.querySelector("[data-screw-rows]");
+    if (!template || !total || !body) return;
+    var index = Number(total.value);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index));
+    var holder = document.createElement("tbody");
+    holder.innerHTML = html;
+    var row = holder.querySelector("tr");
+    body.appendChild(row);
+    total.value = String(index + 1);
+    renumber(form);
+    var first = row.querySelector("select, input");
+    if (first) first.focus();
+  }
+
+  function enhance(form) {
+    if (form.matches("[data-encounter-form]")) {
+      form.addEventListener("change", function (event) {
+        if (event.target.matches("input[data-msts-domain]")) mstsTotal(form);
+        if (event.target.matches("input[data-encounter-kind]")) kindToggle(form);
+      });
+      mstsTotal(form);
+      kindToggle(form);
+    }
+    if (form.matches("[data-procedure-form]")) {
+      form.addEventListener("change", function (event) {
+        if (event.target.matches("input[data-treatment]")) treatmentToggle(form);
+      });
+      var add = form.querySelector("[data-add-screw]");
+      if (add) {
+        add.hidden = false;
+        add.addEventListener("click", function () { addScrew(form); });
+      }
+      treatmentToggle(form);
+    }
+  }
+
+  document.querySelectorAll("form[data-encounter-form], form[data-procedure-form]").forEach(enhance);
+})();
