@@ -1,3 +1,50 @@
-"""The REST API (DATA_DICTIONARY.md): routes of every resource, auth token, schema and docs."""
+"""The REST API (DATA_DICTIONARY.md): routes of every resource, auth token, exports, schema and docs."""
 
-urlpatterns: list = []
+import importlib.util
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from outcomes.api import ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
+from registry.api import (
+    ENCOUNTER_EXPORT_VIEWS,
+    PatientViewSet,
+    ProcedureViewSet,
+    SiteViewSet,
+    TokenView,
+    api_not_found,
+)
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("sites", SiteViewSet, basename="site")
+router.register("patients", PatientViewSet, basename="patient")
+router.register("procedures", ProcedureViewSet, basename="procedure")
+router.register("encounters", EncounterViewSet, basename="encounter")
+router.register("secondary-procedures", SecondaryProcedureViewSet, basename="secondaryprocedure")
+router.register("complications", ComplicationViewSet, basename="complication")
+
+exports = [
+    path(
+        f"exports/encounters{'-deidentified' if deidentified else ''}.{export_format}",
+        view.as_view(),
+        name=f"export-encounters{'-deidentified' if deidentified else ''}-{export_format}",
+    )
+    for (deidentified, export_format), view in ENCOUNTER_EXPORT_VIEWS.items()
+]
+
+urlpatterns = [
+    path("auth/token/", TokenView.as_view(), name="api-token"),
+    *exports,
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include(router.urls)),
+]
+
+# The stats endpoints belong to the analysis app, which may not ship them yet.
+if importlib.util.find_spec("analysis.api_urls") is not None:
+    urlpatterns.append(path("", include("analysis.api_urls")))
+
+# Any other URL under /api/ ending in a slash (others are redirected to it by APPEND_SLASH) is a JSON 404.
+urlpatterns.append(re_path(r"^.*/$", api_not_found, name="api-not-found"))

@@ -1,0 +1,243 @@
+"""Long-format exports: one row per encounter with its patient and procedure, streamed.
+
+Rows are read with a server-side cursor (``QuerySet.iterator``) and written as they come, so
+an export of any size holds one chunk of rows in memory, never the whole table.
+
+Two variants:
+
+- identified (``encounters.csv|json``): every column, PHI included; for the users who may see
+  PHI (clinicians: their sites; admins: all);
+- de-identified (``encounters-deidentified.csv|json``), the only one investigators may use,
+  following HIPAA Safe Harbor (45 CFR 164.514(b)(2)):
+
+  * no direct identifier: no MRN, no birth date, no death date, no free text (free text may
+    quote names or numbers);
+  * every date becomes a number of days from the patient's index (first) procedure, which is
+    day 0; intervals are not identifiers;
+  * ages over 89 are aggregated into "90+";
+  * ``study_id`` is kept: it is a number the registry draws from a database sequence when the
+    patient is recorded (``SAC-00042``), not derived from any information about the person,
+    and it is shown to investigators by the API already, so a per-export pseudonym would add
+    no protection while breaking the link between exports (Safe Harbor's re-identification
+    code, 164.514(c));
+  * the site code is kept: it names the treating institution, not where the patient lives.
+"""
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from outcomes.models import MSTS_FIELDS, Encounter
+from registry.models import Procedure, Screw
+
+CHUNK_SIZE = 2000
+AGE_CAP = 90  # Safe Harbor: ages over 89 are aggregated into one "90+" category
+
+# Columns read from the database: (output name, ORM path from Encounter).
+_SOURCE = [
+    ("study_id", "procedure__patient__study_id"),
+    ("site", "procedure__patient__site__code"),
+    ("mrn", "procedure__patient__mrn"),
+    ("birth_date", "procedure__patient__birth_date"),
+    ("sex", "procedure__patient__sex"),
+    ("primary_cancer", "procedure__patient__primary_cancer"),
+    ("primary_cancer_detail", "procedure__patient__primary_cancer_detail"),
+    ("death_date", "procedure__patient__death_date"),
+    ("procedure_id", "procedure_id"),
+    ("procedure_date", "procedure__date"),
+    ("treatment", "procedure__treatment"),
+    ("fracture_status", "procedure__fracture_status"),
+    ("ablation", "procedure__ablation"),
+    ("prior_local_radiation", "procedure__prior_local_radiation"),
+    ("service", "procedure__service"),
+    ("cement_volume_ml", "procedure__cement_volume_ml"),
+    ("approach", "procedure__approach"),
+    ("indications", "procedure__indications"),
+    ("screw_count", "screw_count"),
+    ("encounter_id", "id"),
+    ("encounter_date", "date"),
+    ("kind", "kind"),
+    *[(field, field) for field in MSTS_FIELDS],
+    ("msts_total", "msts_total"),
+    ("narcotic_change", "narcotic_change"),
+    ("opioid_mme_per_day", "opioid_mme_per_day"),
+    ("index_date", "index_date"),
+]
+
+IDENTIFIED_COLUMNS = [
+    "study_id",
+    "site",
+    "mrn",
+    "birth_date",
+    "sex",
+    "primary_cancer",
+    "primary_cancer_detail",
+    "death_date",
+    "age_at_index",
+    "procedure_id",
+    "procedure_date",
+    "is_index_procedure",
+    "treatment",
+    "fracture_status",
+    "ablation",
+    "prior_local_radiation",
+    "service",
+    "cement_volume_ml",
+    "approach",
+    "indications",
+    "screw_count",
+    "encounter_id",
+    "encounter_date",
+    "days_from_index",
+    "kind",
+    *MSTS_FIELDS,
+    "msts_total",
+    "msts_percent",
+    "narcotic_change",
+    "opioid_mme_per_day",
+]
+
+DEIDENTIFIED_COLUMNS = [
+    "study_id",
+    "site",
+    "sex",
+    "primary_cancer",
+    "age_at_index",
+    "deceased",
+    "death_day",
+    "procedure_id",
+    "procedure_day",
+    "is_index_procedure",
+    "treatment",
+    "fracture_status",
+    "ablation",
+    "prior_local_radiation",
+    "service",
+    "cement_volume_ml",
+    "approach",
+    "indications",
+    "screw_count",
+    "encounter_id",
+    "encounter_day",
+    "kind",
+    *MSTS_FIELDS,
+    "msts_total",
+    "msts_percent",
+    "narcotic_change",
+    "opioid_mme_per_day",
+]
+
+
+def export_queryset(encounters: QuerySet[Encounter]) -> QuerySet:
+    """The encounters as flat value rows, each with its patient's index date and its screw count (one query)."""
+    index_date = (
+        Procedure.objects.filter(patient_id=OuterRef("procedure__patient_id")).order_by("date", "id").values("date")[:1]
+    )
+    screw_count = (
+        Screw.objects.filter(procedure_id=OuterRef("procedure_id"))
+        .order_by()
+        .values("procedure_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        encounters.annotate(
+            index_date=Subquery(index_date),
+            screw_count=Coalesce(Subquery(screw_count, output_field=IntegerField()), 0),
+        )
+        .order_by("procedure__patient__study_id", F("procedure__date"), "procedure_id", "date", "id")
+        .values(*[path for _, path in _SOURCE])
+    )
+
+
+def age_label(birth_date: date | None, day: date | None) -> int | str | None:
+    """Full years of age on ``day``, or "90+" from 90 on; None without both dates."""
+    if birth_date is None or day is None:
+        return None
+    years = day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+    return "90+" if years >= AGE_CAP else years
+
+
+def _days(day: date | None, index: date | None) -> int | None:
+    return None if day is None or index is None else (day - index).days
+
+
+def _common(raw: dict) -> dict:
+    total = raw["msts_total"]
+    return {
+        "age_at_index": age_label(raw["procedure__patient__birth_date"], raw["index_date"]),
+        "is_index_procedure": raw["procedure__date"] == raw["index_date"],
+        "msts_percent": None if total is None else round(total / 30 * 100, 1),
+    }
+
+
+def identified_row(raw: dict) -> dict:
+    named = {name: raw[path] for name, path in _SOURCE}
+    named.update(_common(raw), days_from_index=_days(raw["date"], raw["index_date"]))
+    return {column: named[column] for column in IDENTIFIED_COLUMNS}
+
+
+def deidentified_row(raw: dict) -> dict:
+    named = {name: raw[path] for name, path in _SOURCE}
+    index = raw["index_date"]
+    named.update(
+        _common(raw),
+        deceased=raw["procedure__patient__death_date"] is not None,
+        death_day=_days(raw["procedure__patient__death_date"], index),
+        procedure_day=_days(raw["procedure__date"], index),
+        encounter_day=_days(raw["date"], index),
+    )
+    return {column: named[column] for column in DEIDENTIFIED_COLUMNS}
+
+
+def iter_rows(encounters: QuerySet[Encounter], *, deidentified: bool) -> Iterator[dict]:
+    build = deidentified_row if deidentified else identified_row
+    for raw in export_queryset(encounters).iterator(chunk_size=CHUNK_SIZE):
+        yield build(raw)
+
+
+class _Echo:
+    """A file-like object whose write returns the line, so csv.writer can feed a generator."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_value(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(value)
+    return value
+
+
+def csv_lines(rows: Iterator[dict], columns: list[str]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(columns)
+    for row in rows:
+        yield writer.writerow([_csv_value(row[column]) for column in columns])
+
+
+def _json_default(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"Cannot export a {type(value).__name__}.")
+
+
+def json_chunks(rows: Iterator[dict]) -> Iterator[str]:
+    """A JSON array written one row at a time."""
+    yield "["
+    separator = "\n"
+    for row in rows:
+        yield separator + json.dumps(row, default=_json_default)
+        separator = ",\n"
+    yield "\n]\n"

@@ -1,0 +1,139 @@
+import csv
+import datetime
+import io
+import json
+
+import pytest
+from django.http import StreamingHttpResponse
+
+from registry import exports
+from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
+from registry.tests.test_api_support import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cohort(site_a, site_b):
+    """Site A: a 91-year-old with a baseline and a follow-up and a later procedure; site B: one encounter."""
+    old = PatientFactory(
+        site=site_a, mrn="A-OLD", birth_date=datetime.date(1932, 1, 1), death_date=datetime.date(2023, 12, 1)
+    )
+    index = ProcedureFactory(patient=old, date=datetime.date(2023, 3, 1))
+    EncounterFactory(procedure=index, kind="baseline", date=datetime.date(2023, 2, 27), msts_gait=None)
+    EncounterFactory(procedure=index, kind="followup", date=datetime.date(2023, 3, 31))
+    later = ProcedureFactory(patient=old, date=datetime.date(2023, 6, 1), treatment="sacroplasty")
+    EncounterFactory(procedure=later, kind="followup", date=datetime.date(2023, 6, 11))
+    other = PatientFactory(site=site_b, mrn="B-1", birth_date=datetime.date(1960, 5, 17))
+    EncounterFactory(procedure=ProcedureFactory(patient=other, date=datetime.date(2023, 3, 1)))
+    return old, other
+
+
+def read_csv(response) -> list[dict]:
+    text = b"".join(response.streaming_content).decode()
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def read_json(response) -> list[dict]:
+    return json.loads(b"".join(response.streaming_content))
+
+
+def test_it_streams_the_identified_csv_of_the_clinicians_sites(personas, cohort):
+    old, _ = cohort
+
+    response = client_for(personas["alice"]).get("/api/exports/encounters.csv")
+
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="encounters.csv"'
+    rows = read_csv(response)
+    assert list(rows[0]) == exports.IDENTIFIED_COLUMNS
+    assert [(r["study_id"], r["mrn"], r["kind"], r["days_from_index"]) for r in rows] == [
+        (old.study_id, "A-OLD", "baseline", "-2"),
+        (old.study_id, "A-OLD", "followup", "30"),
+        (old.study_id, "A-OLD", "followup", "102"),
+    ]
+    first = rows[0]
+    assert (first["birth_date"], first["age_at_index"], first["is_index_procedure"]) == ("1932-01-01", "90+", "true")
+    assert (first["msts_total"], first["msts_percent"], first["screw_count"]) == ("", "", "1")
+    assert (rows[1]["msts_total"], rows[1]["msts_percent"]) == ("18", "60.0")
+    later = (rows[2]["treatment"], rows[2]["is_index_procedure"], rows[2]["screw_count"])
+    assert later == ("sacroplasty", "false", "0")
+
+
+def test_it_exports_every_site_to_an_admin_as_json(personas, cohort):
+    response = client_for(personas["root"]).get("/api/exports/encounters.json")
+
+    assert isinstance(response, StreamingHttpResponse)
+    assert response["Content-Type"] == "application/json"
+    rows = read_json(response)
+    assert len(rows) == 4
+    assert {r["mrn"] for r in rows} == {"A-OLD", "B-1"}
+    assert rows[0]["indications"] == []
+    assert rows[0]["encounter_date"] == "2023-02-27"
+
+
+def test_it_refuses_the_identified_export_to_investigators(personas, cohort):
+    for url in ("/api/exports/encounters.csv", "/api/exports/encounters.json"):
+        response = client_for(personas["ivy"]).get(url)
+
+        assert response.status_code == 403
+        assert response.json() == {"detail": "Investigators may use only the de-identified export."}
+
+
+def test_it_refuses_exports_without_credentials(cohort):
+    response = client_for().get("/api/exports/encounters-deidentified.csv")
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("export_format", ["csv", "json"])
+def test_it_de_identifies_the_investigator_export(personas, cohort, export_format):
+    old, other = cohort
+
+    response = client_for(personas["ivy"]).get(f"/api/exports/encounters-deidentified.{export_format}")
+
+    assert response.status_code == 200
+    assert isinstance(response, StreamingHttpResponse)
+    rows = read_csv(response) if export_format == "csv" else read_json(response)
+    assert list(rows[0]) == exports.DEIDENTIFIED_COLUMNS
+    assert not {"mrn", "birth_date", "death_date", "primary_cancer_detail", "encounter_date", "procedure_date"} & set(
+        rows[0]
+    )
+    raw = json.dumps(rows)
+    for identifier in ("A-OLD", "B-1", "1932-01-01", "2023-", "1960-05-17"):
+        assert identifier not in raw
+    by_patient = [r for r in rows if r["study_id"] == old.study_id]
+    as_text = [{k: str(v) for k, v in r.items()} for r in by_patient]
+    assert [(r["encounter_day"], r["procedure_day"], r["age_at_index"], r["death_day"]) for r in as_text] == [
+        ("-2", "0", "90+", "275"),
+        ("30", "0", "90+", "275"),
+        ("102", "92", "90+", "275"),
+    ]
+    assert len(rows) == 4
+
+
+def test_it_scopes_the_de_identified_export_of_a_clinician(personas, cohort):
+    _, other = cohort
+
+    rows = read_csv(client_for(personas["charlie"]).get("/api/exports/encounters-deidentified.csv"))
+
+    assert [r["study_id"] for r in rows] == [other.study_id]
+    assert rows[0]["age_at_index"] == "62"
+
+
+def test_it_reads_the_rows_with_a_server_side_cursor(personas, cohort, monkeypatch):
+    chunk_sizes = []
+    original = type(exports.export_queryset(exports.Encounter.objects.all())).iterator
+
+    def spy(self, chunk_size=None):
+        chunk_sizes.append(chunk_size)
+        return original(self, chunk_size=chunk_size)
+
+    monkeypatch.setattr(type(exports.export_queryset(exports.Encounter.objects.all())), "iterator", spy)
+
+    rows = read_csv(client_for(personas["root"]).get("/api/exports/encounters.csv"))
+
+    assert len(rows) == 4
+    assert chunk_sizes == [exports.CHUNK_SIZE]

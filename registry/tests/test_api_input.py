@@ -1,0 +1,218 @@
+"""Input is taken at its JSON type: no silent coercion, and malformed query parameters are errors."""
+
+import datetime
+
+import pytest
+
+from outcomes.models import Encounter
+from registry.models import Patient, Procedure, Site
+from registry.tests.factories import PatientFactory, ProcedureFactory
+from registry.tests.test_api_support import client_for, patient_body, procedure_body
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def procedure_a(site_a):
+    return ProcedureFactory(patient=PatientFactory(site=site_a), date=datetime.date(2023, 3, 1))
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        ({"mrn": 12345}, {"mrn": ["Not a valid string."]}),
+        ({"primary_cancer_detail": False}, {"primary_cancer_detail": ["Not a valid string."]}),
+        ({"mrn": "A\x00B"}, {"mrn": ["Null characters are not allowed."]}),
+    ],
+)
+def test_it_refuses_text_of_another_type(personas, overrides, errors):
+    response = client_for(personas["alice"]).post("/api/patients/", patient_body("SITEA", **overrides), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert Patient.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "errors"),
+    [
+        ({"patient": "1"}, {"patient": ["Incorrect type. Expected pk value, received str."]}),
+        ({"patient": True}, {"patient": ["Incorrect type. Expected pk value, received bool."]}),
+        ({"prior_local_radiation": "true"}, {"prior_local_radiation": ["Must be a valid boolean."]}),
+        ({"cement_volume_ml": True}, {"cement_volume_ml": ["A valid number is required."]}),
+        ({"cement_volume_ml": "1.25"}, {"cement_volume_ml": ["Ensure that there are no more than 1 decimal places."]}),
+        ({"indications": "mechanical_pain"}, {"indications": ['Expected a list of items but got type "str".']}),
+    ],
+)
+def test_it_refuses_procedure_values_of_another_type(personas, procedure_a, overrides, errors):
+    body = procedure_body(procedure_a.patient_id, **overrides)
+
+    response = client_for(personas["alice"]).post("/api/procedures/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert Procedure.objects.count() == 1
+
+
+def test_it_accepts_decimals_as_numbers_or_strings(personas, procedure_a):
+    body = procedure_body(procedure_a.patient_id, cement_volume_ml=7.5)
+    body["screws"][0]["diameter_mm"] = 8
+
+    response = client_for(personas["alice"]).post("/api/procedures/", body, format="json")
+
+    assert response.status_code == 201
+    assert (response.json()["cement_volume_ml"], response.json()["screws"][0]["diameter_mm"]) == ("7.5", "8.0")
+
+
+def test_it_refuses_a_score_sent_as_a_string(personas, procedure_a):
+    body = {"procedure": procedure_a.pk, "date": "2023-04-01", "kind": "followup", "msts_pain": "3"}
+
+    response = client_for(personas["alice"]).post("/api/encounters/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"msts_pain": ["A valid integer is required."]}
+    assert Encounter.objects.count() == 0
+
+
+def test_it_refuses_a_body_that_is_not_an_object(personas):
+    response = client_for(personas["root"]).post("/api/sites/", [1, 2], format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}
+    assert Site.objects.count() == 2
+
+
+def test_it_refuses_form_encoded_bodies(personas):
+    response = client_for(personas["root"]).post("/api/sites/", {"code": "X", "name": "Y"})
+
+    assert response.status_code == 415
+    assert not Site.objects.filter(code="X").exists()
+
+
+@pytest.mark.parametrize(
+    ("params", "errors"),
+    [
+        ({"page_size": "ten"}, {"page_size": ["A valid integer is required."]}),
+        ({"page_size": "0"}, {"page_size": ["Ensure this value is greater than or equal to 1."]}),
+        ({"page_size": "501"}, {"page_size": ["Ensure this value is less than or equal to 500."]}),
+    ],
+)
+def test_it_refuses_a_malformed_page_size(personas, params, errors):
+    response = client_for(personas["alice"]).get("/api/patients/", params)
+
+    assert response.status_code == 400
+    assert response.json() == errors
+
+
+def test_it_answers_404_for_a_page_past_the_end(personas):
+    response = client_for(personas["alice"]).get("/api/patients/", {"page": 9})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
+
+
+def test_it_refuses_a_malformed_boolean_filter(personas):
+    response = client_for(personas["alice"]).get("/api/complications/", {"resolved": "null"})
+
+    assert response.status_code == 400
+    assert response.json() == {"resolved": ["Enter true or false."]}
+
+
+def test_it_refuses_a_malformed_id_filter(personas):
+    response = client_for(personas["alice"]).get("/api/procedures/", {"patient": "1.5"})
+
+    assert response.status_code == 400
+    assert response.json() == {"patient": ["Enter a whole number."]}
+
+
+@pytest.mark.parametrize("path", ["/api/patients/1.5/", "/api/patients/abc/", "/api/nothing-here/"])
+def test_it_answers_unknown_api_urls_with_a_json_404(personas, path):
+    response = client_for(personas["alice"]).get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+
+
+def test_it_refuses_a_deletion_reason_with_a_null_character(personas, procedure_a):
+    response = client_for(personas["alice"]).delete(f"/api/procedures/{procedure_a.pk}/?change_reason=a%00b")
+
+    assert response.status_code == 400
+    assert response.json() == {"change_reason": ["Null characters are not allowed."]}
+    assert Procedure.objects.filter(pk=procedure_a.pk).exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/api/procedures/", {"fracture_status": ""}),
+        ("/api/procedures/", {"patient": ""}),
+        ("/api/complications/", {"resolved": ""}),
+        ("/api/secondary-procedures/", {"kind": ""}),
+    ],
+)
+def test_it_refuses_an_empty_filter(personas, url, params):
+    response = client_for(personas["alice"]).get(url, params)
+
+    assert response.status_code == 400
+    assert response.json() == {next(iter(params)): ["Leave the parameter out rather than send it empty."]}
+
+
+def test_it_filters_complications_by_resolved(personas, procedure_a):
+    from outcomes import services
+
+    day = datetime.date(2023, 6, 1)
+    services.complication_create(user=None, procedure=procedure_a, date=day, kind="infection", resolved=True)
+    services.complication_create(user=None, procedure=procedure_a, date=day, kind="other")
+    client = client_for(personas["alice"])
+
+    assert client.get("/api/complications/", {"resolved": "true"}).json()["count"] == 1
+    assert client.get("/api/complications/", {"resolved": "false"}).json()["count"] == 1
+    assert client.get("/api/complications/").json()["count"] == 2
+
+
+def test_it_copes_with_ids_beyond_the_database_range(personas, procedure_a):
+    huge = 10**20
+    client = client_for(personas["alice"])
+
+    assert client.get("/api/procedures/", {"patient": huge}).json()["count"] == 0
+    assert client.get(f"/api/procedures/{huge}/").status_code == 404
+    response = client.post("/api/procedures/", procedure_body(huge), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"patient": [f'Invalid pk "{huge}" - object does not exist.']}
+
+
+@pytest.mark.parametrize(
+    ("site", "errors"),
+    [
+        ("SITE\x00A", {"site": ["Null characters are not allowed."]}),
+        (7, {"site": ["Not a valid string."]}),
+        ("S" * 17, {"site": ["Ensure this field has no more than 16 characters."]}),
+    ],
+)
+def test_it_checks_a_site_code_before_looking_it_up(personas, site, errors):
+    response = client_for(personas["alice"]).post("/api/patients/", patient_body("SITEA", site=site), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert Patient.objects.count() == 0
+
+
+def test_it_refuses_an_empty_page(personas):
+    response = client_for(personas["alice"]).get("/api/patients/", {"page": ""})
+
+    assert response.status_code == 400
+    assert response.json() == {"page": ["Leave the parameter out rather than send it empty."]}
+
+
+def test_it_has_no_last_page_alias(personas):
+    response = client_for(personas["alice"]).get("/api/patients/", {"page": "last"})
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Invalid page."}
+
+
+def test_it_refuses_a_repeated_query_parameter(personas, procedure_a):
+    response = client_for(personas["alice"]).get(f"/api/procedures/?patient=1&patient={procedure_a.patient_id}")
+
+    assert response.status_code == 400
+    assert response.json() == {"patient": ["Send this parameter once."]}
