@@ -1,2 +1,160 @@
+"""Writes of the analysis app: computing and storing the snapshots, and asking for that to happen."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from analysis import selectors, stats
+from analysis.models import RefreshState, Snapshot
+from registry.models import Site
+
+logger = logging.getLogger(__name__)
+
+# A burst of writes waits this long for one refresh that sees all of them.
+REFRESH_COUNTDOWN_SECONDS = 10
+# A pending refresh older than this was lost (broker restart, worker crash): enqueue another.
+PENDING_GIVE_UP_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    n_patients: int
+    n_sites: int
+    fingerprint: str
+    duration_ms: int
+
+
+def _state_row() -> RefreshState:
+    state, _ = RefreshState.objects.get_or_create(pk=RefreshState.SINGLETON)
+    return state
+
+
+def _state_update(**fields) -> None:
+    _state_row()
+    RefreshState.objects.filter(pk=RefreshState.SINGLETON).update(**fields)
+
+
+def _failure_text(exc: BaseException) -> str:
+    # Database and driver messages may quote row values (PHI): keep only the kind of error.
+    return f"{type(exc).__module__}.{type(exc).__name__}"[:300]
+
+
+@dataclass(frozen=True)
+class _Computed:
+    site: Site | None
+    document: dict
+    source_counts: dict
+    fingerprint: str
+
+
+def snapshots_compute(cohort: stats.Cohort, sites: list[Site], *, computed_at: str) -> list[_Computed]:
+    """The registry-wide document and one per site, all from the one fetched cohort."""
+    # Sorted once, each site's rows and each group of a site are contiguous: their subsets are views.
+    cohort = cohort.sorted_by("site_id", "fracture_status", "treatment")
+    site_ids = cohort["site_id"]
+    computed = []
+    for site in [None, *sites]:
+        part = cohort if site is None else cohort.subset(site_ids == site.pk)
+        computed.append(
+            _Computed(
+                site=site,
+                document=stats.cohort_document(part, computed_at=computed_at),
+                source_counts=selectors.cohort_source_counts(part),
+                fingerprint=selectors.cohort_fingerprint(part),
+            )
+        )
+    return computed
+
+
+@transaction.atomic
+def _snapshots_store(computed: list[_Computed], *, computed_at: datetime.datetime, duration_ms: int) -> None:
+    for item in computed:
+        current = Snapshot.objects.select_for_update().filter(site=item.site).first()
+        if current is not None and current.computed_at > computed_at:
+            continue  # a refresh that read the data later has stored its result already
+        Snapshot.objects.update_or_create(
+            site=item.site,
+            defaults={
+                "document": item.document,
+                "computed_at": computed_at,
+                "source_counts": item.source_counts,
+                "fingerprint": item.fingerprint,
+                "duration_ms": duration_ms,
+            },
+        )
+
+
+def stats_refresh() -> RefreshResult:
+    """Computes the stats document of the registry and of each site from one read, and stores them.
+
+    Records the start, success or failure in RefreshState. On failure the previous
+    snapshots stay as they were and the exception propagates (the task retries).
+    """
+    started = time.perf_counter()
+    computed_at = timezone.now()
+    # Writes from now on need another refresh, as this one may not see them.
+    _state_update(started_at=computed_at, scheduled_for=None)
+    try:
+        sites = list(Site.objects.order_by("code"))
+        cohort = selectors.cohort_fetch()
+        computed = snapshots_compute(cohort, sites, computed_at=computed_at.isoformat())
+        duration_ms = int((time.perf_counter() - started) * 1000)
+        _snapshots_store(computed, computed_at=computed_at, duration_ms=duration_ms)
+    except Exception as exc:
+        _state_update(failed_at=timezone.now(), last_error=_failure_text(exc))
+        logger.warning("Statistics refresh failed (%s); the last snapshots are kept.", _failure_text(exc))
+        raise
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    _state_update(succeeded_at=timezone.now(), last_error="", last_duration_ms=duration_ms)
+    logger.info("Statistics refreshed: %d patients, %d sites, %d ms.", len(cohort), len(sites), duration_ms)
+    return RefreshResult(
+        n_patients=len(cohort), n_sites=len(sites), fingerprint=computed[0].fingerprint, duration_ms=duration_ms
+    )
+
+
 def stats_refresh_schedule() -> None:
-    """Asks for a refresh of the cohort statistics (the analysis engine fills this in)."""
+    """Asks for a refresh soon; bursts of calls coalesce into one pending task.
+
+    Enqueues ``refresh_cohort_stats`` with a countdown unless one is already pending.
+    Never raises: a clinical write must not fail because the broker or this
+    bookkeeping does; the periodic refresh (beat) catches up.
+    """
+    try:
+        _schedule()
+    except Exception as exc:
+        logger.warning(
+            "Could not schedule a statistics refresh (%s); the periodic refresh will catch up.", _failure_text(exc)
+        )
+
+
+def _schedule() -> None:
+    from analysis.tasks import refresh_cohort_stats
+
+    now = timezone.now()
+    _state_row()
+    lost = now - datetime.timedelta(seconds=PENDING_GIVE_UP_SECONDS)
+    pending = Q(scheduled_for__isnull=False) & Q(scheduled_for__gte=lost)
+    eta = now + datetime.timedelta(seconds=REFRESH_COUNTDOWN_SECONDS)
+    # One UPDATE claims the right to enqueue, so concurrent writers enqueue at most once.
+    claimed = (
+        RefreshState.objects.filter(pk=RefreshState.SINGLETON)
+        .exclude(pending)
+        .update(requested_at=now, scheduled_for=eta)
+    )
+    if not claimed:
+        RefreshState.objects.filter(pk=RefreshState.SINGLETON).update(requested_at=now)
+        return
+    try:
+        # retry=False: with the broker down, fail at once instead of holding up the request.
+        refresh_cohort_stats.apply_async(countdown=REFRESH_COUNTDOWN_SECONDS, retry=False)
+    except Exception:
+        # Let the next write try the broker again.
+        RefreshState.objects.filter(pk=RefreshState.SINGLETON, scheduled_for=eta).update(scheduled_for=None)
+        raise

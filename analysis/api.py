@@ -1,0 +1,84 @@
+"""REST endpoints of the cohort statistics (DATA_DICTIONARY.md, "The stats document")."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from analysis.selectors import refresh_state, snapshot_latest
+from analysis.services import stats_refresh_schedule
+from registry.permissions import user_role
+from registry.selectors import sites_visible_to
+
+NOT_COMPUTED = "The statistics have not been computed yet; a refresh runs every few minutes. Try again shortly."
+NO_SITE = "No site with this code among the sites you may see."
+NO_ROLE = "Your account has no registry role."
+
+
+def _check_role(user) -> None:
+    if user_role(user) is None:
+        raise PermissionDenied(NO_ROLE)
+
+
+_Detail = inline_serializer("StatsDetail", {"detail": serializers.CharField()})
+
+
+class StatsApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="The latest cohort statistics",
+        description=(
+            "The stats document of the whole registry, or of one site with `?site=<code>`. "
+            "Clinicians may ask for their own sites only; investigators and admins for any. "
+            "Besides the documented keys the document carries `n_patients_analysed`, per group `msts_n` and "
+            "`msts_excluded` (patients with or without both scores for each measure), `time_to_secondary_days`, "
+            "`kaplan_meier` (secondary-procedure-free time), `followup_days`, `complications` and "
+            "`narcotic_change.not_recorded`, per demographics group `primary_cancer_codes`, and `enrolment` by month."
+        ),
+        parameters=[OpenApiParameter("site", OpenApiTypes.STR, description="Site code, e.g. MCW.")],
+        responses={
+            200: OpenApiResponse(OpenApiTypes.OBJECT, description="The stats document."),
+            403: OpenApiResponse(_Detail, description="The account has no registry role."),
+            404: OpenApiResponse(_Detail, description="Unknown site, or a site the user may not see."),
+            503: OpenApiResponse(_Detail, description="No statistics computed yet."),
+        },
+    )
+    def get(self, request):
+        _check_role(request.user)
+        site_id = None
+        code = request.query_params.get("site")
+        if code is not None:
+            site = sites_visible_to(request.user).filter(code=code.strip().upper()).first()
+            if site is None:
+                raise NotFound(NO_SITE)
+            site_id = site.pk
+        snapshot = snapshot_latest(site_id=site_id)
+        if snapshot is None:
+            return Response(
+                {"detail": NOT_COMPUTED}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"}
+            )
+        return Response(snapshot.document)
+
+
+class StatsRefreshApi(APIView):
+    permission_classes = [IsAuthenticated]
+
+    class OutputSerializer(serializers.Serializer):
+        detail = serializers.CharField()
+        status = serializers.CharField(help_text="never, refreshing, failed, stale or fresh.")
+
+    @extend_schema(
+        summary="Ask for a recomputation of the statistics",
+        description="Schedules a refresh (requests within a few seconds of each other share one) and answers 202.",
+        request=None,
+        responses={202: OutputSerializer, 403: OpenApiResponse(_Detail, description="No registry role.")},
+    )
+    def post(self, request):
+        _check_role(request.user)
+        stats_refresh_schedule()
+        data = {"detail": "A refresh of the statistics has been scheduled.", "status": refresh_state()["status"]}
+        return Response(self.OutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)

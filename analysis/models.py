@@ -1,0 +1,48 @@
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+
+from registry.models import Site
+
+
+class Snapshot(models.Model):
+    """The latest stats document of the whole registry (site null) or of one site.
+
+    One row per scope, replaced by each successful refresh; a failed refresh leaves it as it was.
+    """
+
+    site = models.OneToOneField(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="stats_snapshot")
+    document = models.JSONField(encoder=DjangoJSONEncoder, help_text="The stats document of DATA_DICTIONARY.md.")
+    computed_at = models.DateTimeField(help_text="When the data the document was computed from was read.")
+    source_counts = models.JSONField(default=dict, help_text="Rows of each kind the document was computed from.")
+    fingerprint = models.CharField(max_length=64, help_text="BLAKE2b-256 (hex) of the statistics' input arrays.")
+    duration_ms = models.PositiveIntegerField(help_text="Duration of the whole refresh that produced it.")
+
+    class Meta:
+        constraints = [
+            # One registry-wide row: NULL site ids are not distinct for this constraint.
+            models.UniqueConstraint(fields=["site"], nulls_distinct=False, name="snapshot_one_per_scope"),
+        ]
+
+    def __str__(self):
+        return f"Statistics of {self.site or 'the registry'} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class RefreshState(models.Model):
+    """One row: where the refresh of the statistics stands, and the coalescing of requests.
+
+    ``scheduled_for`` is set while a refresh task waits in the broker; writes in the
+    meantime only move ``requested_at``. The task clears it when it starts.
+    """
+
+    SINGLETON = 1
+
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="Last change of clinical data.")
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="ETA of the pending refresh task.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    succeeded_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True, help_text="Kind of the last failure; never PHI.")
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return "Statistics refresh state"

@@ -1,0 +1,17 @@
+"""Celery tasks of the analysis app: thin, they call a service and own its retries."""
+
+from celery import shared_task
+
+from analysis.services import stats_refresh
+
+
+@shared_task(
+    autoretry_for=(Exception,),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=5,
+)
+def refresh_cohort_stats() -> None:
+    """Recomputes and stores the cohort statistics of the registry and of every site."""
+    stats_refresh()

@@ -1,0 +1,359 @@
+"""The statistics against hand-computed values, on plain data (no database)."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as scipy_stats
+
+from analysis import stats
+from analysis.tests.cohorts import KINDS, cohort, row
+from outcomes.models import MSTS_DOMAINS
+
+approx = pytest.approx
+
+
+def group_rows():
+    """Five PSFS patients with pathological fractures; D has no baseline, E no pain score at follow-up."""
+    return [
+        row(  # A
+            pre=(0, 1, 0, 1, 2, 3),
+            post=(4, 4, 4, 3, 4, 5),
+            narcotic_change="decreased",
+            followup_days=90,
+            complications={"screw_backout": 1},
+        ),
+        row(  # B
+            pre=(1, 2, 1, 1, 1, 2),
+            post=(3, 3, 4, 3, 3, 4),
+            narcotic_change="decreased",
+            followup_days=180,
+            secondary_first_days=30,
+        ),
+        row(  # C
+            pre=(0, 1, 0, 2, 3, 4),
+            post=(5, 4, 5, 4, 4, 5),
+            narcotic_change="stable",
+            followup_days=365,
+            complications={"cement_extravasation": 2},
+        ),
+        row(pre=None, post=(5, 5, 5, 5, 5, 5), narcotic_change=None, followup_days=60),  # D
+        row(  # E
+            pre=(1, 1, 1, 1, 1, 1),
+            post=(None, 3, 3, 3, 3, 3),
+            narcotic_change="increased",
+            followup_days=400,
+            secondary_first_days=200,
+            secondary_count=2,
+        ),
+    ]
+
+
+def test_it_names_the_domains_as_the_outcomes_app_does():
+    assert tuple(key for _, key, _ in MSTS_DOMAINS) == stats.DOMAINS
+
+
+def test_it_averages_pre_and_post_scores_over_patients_with_both():
+    summary = stats.group_summary(cohort(group_rows()))
+
+    assert summary["n"] == 5
+    assert summary["msts_n"] == {
+        "total": 3,
+        "pain": 3,
+        "function": 4,
+        "emotional_acceptance": 4,
+        "supports": 4,
+        "walking": 4,
+        "gait": 4,
+    }
+    assert summary["msts_excluded"]["total"] == 2
+    assert summary["msts_excluded"]["function"] == 1
+    # total and pain: A, B, C
+    assert summary["msts_pre"]["total"] == approx(25 / 3)
+    assert summary["msts_post"]["total"] == approx(71 / 3)
+    assert summary["msts_pre"]["pain"] == approx(1 / 3)
+    assert summary["msts_post"]["pain"] == approx(4.0)
+    # other domains: A, B, C, E
+    assert summary["msts_pre"]["function"] == approx(1.25)
+    assert summary["msts_post"]["function"] == approx(3.5)
+    assert summary["msts_pre"]["gait"] == approx((3 + 2 + 4 + 1) / 4)
+    assert summary["msts_post"]["gait"] == approx((5 + 4 + 5 + 3) / 4)
+    assert "note" not in summary["msts_pre"]
+
+
+def test_it_computes_the_improvement_mean_and_sample_sd():
+    summary = stats.group_summary(cohort(group_rows()))
+
+    # (24-7)/30, (20-8)/30, (27-10)/30 in percent: 56.67, 40, 56.67
+    assert summary["improvement_pct"] == {"mean": approx(460 / 9), "sd": approx(math.sqrt(7500) / 9), "n": 3}
+    assert summary["improvement_pct"]["sd"] == approx(9.6225, abs=1e-4)
+
+
+def test_it_counts_narcotic_changes_secondary_procedures_and_complications():
+    summary = stats.group_summary(cohort(group_rows()))
+
+    assert summary["narcotic_change"] == {"decreased": 2, "stable": 1, "increased": 1, "not_recorded": 1}
+    assert summary["secondary_procedures"] == {"patients": 2, "rate": 0.4}
+    assert summary["time_to_secondary_days"] == {"mean": 115.0, "median": 115.0, "min": 30.0, "max": 200.0, "n": 2}
+    assert summary["followup_days"] == {"mean": 219.0, "median": 180.0, "min": 60.0, "max": 400.0, "n": 5}
+    assert summary["complications"] == {
+        "screw_backout": 1,
+        "cement_extravasation": 2,
+        "radiculopathy": 0,
+        "infection": 0,
+        "other": 0,
+    }
+
+
+def test_it_draws_the_secondary_procedure_free_curve_censored_at_the_final_followup():
+    summary = stats.group_summary(cohort(group_rows()))
+
+    # 30 event (5 at risk), 60 and 90 censored, 200 event (2 at risk), 365 censored
+    assert summary["kaplan_meier"] == {
+        "curve": [
+            {"t": 0.0, "survival": 1.0, "at_risk": 5},
+            {"t": 30.0, "survival": approx(0.8), "at_risk": 5},
+            {"t": 200.0, "survival": approx(0.4), "at_risk": 2},
+        ],
+        "n": 5,
+        "events": 2,
+    }
+
+
+def test_kaplan_meier_keeps_censored_ties_at_risk_and_handles_tied_events():
+    curve = stats.kaplan_meier(np.array([10, 20, 20, 30, 40, np.nan]), np.array([1, 0, 1, 1, 0, 1], dtype=bool))
+
+    assert curve == [
+        {"t": 0.0, "survival": 1.0, "at_risk": 5},
+        {"t": 10.0, "survival": approx(0.8), "at_risk": 5},
+        {"t": 20.0, "survival": approx(0.6), "at_risk": 4},
+        {"t": 30.0, "survival": approx(0.3), "at_risk": 2},
+    ]
+    assert stats.kaplan_meier(np.array([5.0, 5.0]), np.array([True, True])) == [
+        {"t": 0.0, "survival": 1.0, "at_risk": 2},
+        {"t": 5.0, "survival": 0.0, "at_risk": 2},
+    ]
+
+
+def test_it_leaves_patients_without_any_follow_up_out_of_the_curve_and_says_so():
+    rows = [row(followup_days=None), row(followup_days=100, secondary_first_days=50)]
+
+    km = stats.group_summary(cohort(rows))["kaplan_meier"]
+
+    assert km["n"] == 1
+    assert km["note"] == "1 patients without any follow-up or secondary procedure are left out"
+    assert km["curve"][-1] == {"t": 50.0, "survival": 0.0, "at_risk": 1}
+
+
+def test_describe_and_mean_sd_on_hand_computed_values():
+    assert stats.describe(np.array([14, 90, 730, 30, np.nan])) == {
+        "mean": 216.0,
+        "median": 60.0,
+        "min": 14.0,
+        "max": 730.0,
+        "n": 4,
+    }
+    assert stats.mean_sd(np.array([2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0])) == {
+        "mean": 5.0,
+        "sd": approx(math.sqrt(32 / 7)),
+        "n": 8,
+    }
+
+
+def test_describe_and_mean_sd_say_why_when_there_is_not_enough_data():
+    assert stats.describe(np.array([np.nan])) == {
+        "mean": None,
+        "median": None,
+        "min": None,
+        "max": None,
+        "n": 0,
+        "note": "not enough data: no values",
+    }
+    assert stats.mean_sd(np.array([12.5])) == {
+        "mean": 12.5,
+        "sd": None,
+        "n": 1,
+        "note": "not enough data: SD needs 2 patients",
+    }
+
+
+def test_it_builds_table_1_per_treatment():
+    rows = [
+        row(age=60, sex="male", primary_cancer="multiple_myeloma", prior_local_radiation=True, ablation="rfa"),
+        row(age=65, sex="male", primary_cancer="liver", ablation="none", fracture_status="impending"),
+        row(age=70, sex="female", primary_cancer="lung", prior_local_radiation=True, ablation="cryo"),
+        row(age=58, sex="male", primary_cancer="other", ablation="microwave"),
+        row(treatment="sacroplasty", age=71, sex="female", primary_cancer="renal", ablation="rfa"),
+    ]
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    assert document["demographics"]["psfs"] == {
+        "n": 4,
+        "age_mean": 63.25,
+        "sex": {"male": 3, "female": 1},
+        "primary_cancer": {"multiple_myeloma": 1, "liver": 1, "renal": 0, "other": 2},
+        "primary_cancer_codes": {"liver": 1, "lung": 1, "multiple_myeloma": 1, "other": 1},
+        "prior_local_radiation": 2,
+        "ablation": {"any": 3, "rfa": 1, "cryo": 1, "microwave": 1},
+    }
+    assert document["demographics"]["sacroplasty"]["primary_cancer"] == {
+        "multiple_myeloma": 0,
+        "liver": 0,
+        "renal": 1,
+        "other": 0,
+    }
+    assert document["demographics"]["sacroplasty"]["ablation"] == {"any": 1, "rfa": 1, "cryo": 0, "microwave": 0}
+
+
+def test_it_splits_strata_and_counts_enrolment_by_month():
+    rows = [
+        row(index_month="2023-01"),
+        row(index_month="2023-01", treatment="sacroplasty"),
+        row(index_month="2022-11", fracture_status="impending", treatment="sacroplasty"),
+        row(treatment="", fracture_status="", index_month=""),  # a patient without any procedure
+    ]
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    assert document["n_patients"] == 4
+    assert document["n_patients_analysed"] == 3
+    assert document["strata"]["pathological"]["n"] == 2
+    assert document["strata"]["pathological"]["groups"]["psfs"]["n"] == 1
+    assert document["strata"]["impending"]["groups"]["sacroplasty"]["n"] == 1
+    assert document["strata"]["impending"]["groups"]["psfs"]["n"] == 0
+    assert document["enrolment"] == [
+        {"month": "2022-11", "psfs": 0, "sacroplasty": 1},
+        {"month": "2023-01", "psfs": 1, "sacroplasty": 1},
+    ]
+
+
+# --- ANCOVA ----------------------------------------------------------------------------
+
+
+def numpy_ancova(post, pre, psfs):
+    """The textbook computation: least squares, sigma^2 = RSS / (n - 3), t distribution."""
+    x = np.column_stack([np.ones(len(post)), psfs.astype(float), pre])
+    beta, _, _, _ = np.linalg.lstsq(x, post, rcond=None)
+    residuals = post - x @ beta
+    df = len(post) - 3
+    sigma2 = residuals @ residuals / df
+    se = math.sqrt(sigma2 * np.linalg.inv(x.T @ x)[1, 1])
+    t = beta[1] / se
+    half = scipy_stats.t.ppf(0.975, df) * se
+    return beta[1], beta[1] - half, beta[1] + half, 2 * scipy_stats.t.sf(abs(t), df)
+
+
+def test_ancova_agrees_with_an_independent_least_squares_computation():
+    rng = np.random.default_rng(7)
+    pre = rng.integers(0, 31, size=25).astype(float)
+    psfs = rng.random(25) < 0.4
+    post = 5 + 4 * psfs + 0.6 * pre + rng.normal(0, 3, size=25)
+    pre_with_gap, post_with_gap = np.append(pre, np.nan), np.append(post, 20.0)
+
+    result = stats.ancova(post_with_gap, pre_with_gap, np.append(psfs, True))
+
+    difference, low, high, p = numpy_ancova(post, pre, psfs)
+    assert result["n"] == 25
+    assert round(result["difference"], 4) == round(difference, 4)
+    assert round(result["ci_low"], 4) == round(low, 4)
+    assert round(result["ci_high"], 4) == round(high, 4)
+    assert round(result["p_value"], 4) == round(p, 4)
+    assert "note" not in result
+
+
+def test_ancova_of_a_balanced_design_is_the_difference_of_the_group_means():
+    # The same pre-operative scores in both groups: the adjusted difference is (5+7)/2 - (2+4.5)/2.
+    result = stats.ancova(
+        np.array([5.0, 7.0, 2.0, 4.5]), np.array([1.0, 3.0, 1.0, 3.0]), np.array([True, True, False, False])
+    )
+
+    assert result["difference"] == approx(2.75)
+    assert result["n"] == 4
+
+
+@pytest.mark.parametrize(
+    ("post", "pre", "psfs", "note"),
+    [
+        (
+            [20.0, 22.0, 25.0],
+            [5.0, 6.0, 9.0],
+            [True, True, True],
+            "not enough data: needs patients of both treatments (psfs 3, sacroplasty 0)",
+        ),
+        (
+            [20.0, 22.0, 25.0],
+            [5.0, 6.0, 9.0],
+            [True, True, False],
+            "not enough data: 3 patients with both scores, 4 needed",
+        ),
+        (
+            [20.0, 22.0, 25.0, 18.0, 21.0],
+            [8.0, 8.0, 8.0, 8.0, 8.0],
+            [True, True, False, False, False],
+            "singular model: the pre-operative score is constant or confounded with the treatment",
+        ),
+        (
+            [3.0, 5.0, 1.0, 4.0, 6.0],
+            [1.0, 3.0, 1.0, 4.0, 6.0],
+            [True, True, False, False, False],
+            "not computable: the model fits the data exactly (no residual variance)",
+        ),
+        ([], [], [], "not enough data: needs patients of both treatments (psfs 0, sacroplasty 0)"),
+    ],
+)
+def test_ancova_gives_null_with_a_note_when_it_cannot_be_computed(post, pre, psfs, note):
+    result = stats.ancova(np.array(post), np.array(pre), np.array(psfs, dtype=bool))
+
+    assert result == {
+        "difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_value": None,
+        "n": len(post),
+        "note": note,
+    }
+
+
+def test_an_empty_registry_gives_a_json_document_of_nulls_and_notes():
+    document = stats.cohort_document(cohort([]), computed_at="2024-06-01T00:00:00+00:00")
+
+    json.dumps(document, allow_nan=False)
+    group = document["strata"]["impending"]["groups"]["psfs"]
+    assert document["n_patients"] == 0
+    assert group["n"] == 0
+    assert group["msts_pre"]["total"] is None
+    assert group["msts_pre"]["note"].startswith("total: no patient with both a baseline and a scored final follow-up")
+    assert group["improvement_pct"]["note"] == "not enough data: no patient with both scores"
+    assert group["secondary_procedures"] == {
+        "patients": 0,
+        "rate": None,
+        "note": "not enough data: no patient in this group",
+    }
+    assert document["strata"]["pathological"]["ancova"]["total"]["note"] == (
+        "not enough data: needs patients of both treatments (psfs 0, sacroplasty 0)"
+    )
+    assert document["demographics"]["psfs"]["age_mean"] is None
+    assert document["demographics"]["psfs"]["note"] == "age_mean: not enough data: no patient in this group"
+
+
+def test_the_document_has_the_shape_of_the_data_dictionary():
+    rows = [row(treatment=t, fracture_status=f) for t in ("psfs", "sacroplasty") for f in ("pathological", "impending")]
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    json.dumps(document, allow_nan=False)
+    assert document["computed_at"] == "2024-06-01T00:00:00+00:00"
+    assert set(document["strata"]) == {"pathological", "impending"}
+    for stratum in document["strata"].values():
+        assert set(stratum["groups"]) == {"psfs", "sacroplasty"}
+        assert set(stratum["ancova"]) == set(stats.MEASURES)
+        group = stratum["groups"]["psfs"]
+        assert {"n", "msts_pre", "msts_post", "improvement_pct", "narcotic_change", "secondary_procedures"} <= set(
+            group
+        )
+        assert set(group["msts_pre"]) == {"total", *stats.DOMAINS}
+        assert set(group["narcotic_change"]) == {"decreased", "stable", "increased", "not_recorded"}
+        assert set(group["complications"]) == set(KINDS)
+        assert set(stratum["ancova"]["total"]) == {"difference", "ci_low", "ci_high", "p_value", "n", "note"}
