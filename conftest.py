@@ -1,3 +1,7 @@
+import os
+import shutil
+from pathlib import Path
+
 import pytest
 
 from registry.tests.factories import SiteFactory, persona_users
@@ -23,3 +27,78 @@ def personas(site_a, site_b):
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the tests create many. Production keeps PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Headless Chromium of the browser tests --------------------------------------------
+
+# Playwright's sync API runs an event loop in the test thread, so Django would take the ORM
+# calls of a browser test for calls from async code. They are plain synchronous code: the
+# variable is set while a browser runs, and only then, so that it never reaches other tests
+# (a `check --deploy` subprocess refuses it, async.E001).
+ASYNC_UNSAFE = "DJANGO_ALLOW_ASYNC_UNSAFE"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent / "test-artifacts"
+
+
+def chromium_path() -> str | None:
+    configured = os.environ.get("CHROMIUM_PATH")
+    candidates = (configured, *CHROMIUM_CANDIDATES) if configured else CHROMIUM_CANDIDATES
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium for the tests of one module; skips when none is installed, unless
+    REQUIRE_BROWSER=1 (CI), which fails."""
+    executable = chromium_path()
+    if executable is None:
+        message = f"chromium not found (looked at {', '.join(CHROMIUM_CANDIDATES)}; set CHROMIUM_PATH)"
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"REQUIRE_BROWSER=1 but {message}")
+        pytest.skip(message)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail("REQUIRE_BROWSER=1 but the playwright package is not installed")
+        pytest.skip("playwright package not installed")
+    previous = os.environ.get(ASYNC_UNSAFE)
+    os.environ[ASYNC_UNSAFE] = "true"
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+    finally:
+        if previous is None:
+            os.environ.pop(ASYNC_UNSAFE, None)
+        else:
+            os.environ[ASYNC_UNSAFE] = previous
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -272,6 +272,30 @@ def _secondary_free_curve(cohort: Cohort) -> dict:
     return result
 
 
+PAIRS_SHOWN = 300
+
+
+def total_pairs(pre_total: np.ndarray, post_total: np.ndarray) -> dict:
+    """The (pre, post) totals of the patients with both, for the dashboard's per-patient lines.
+
+    Returns ``msts_total_sd`` (sample SD of each side, for the means' confidence intervals)
+    and ``msts_total_pairs``: every pair up to PAIRS_SHOWN, beyond that an evenly spaced
+    sample of them (more lines than that only blacken the picture). Pairs carry no identifier.
+    """
+    paired = ~np.isnan(pre_total) & ~np.isnan(post_total)
+    pre, post = pre_total[paired], post_total[paired]
+    n = int(pre.size)
+    sd = {
+        "pre": number(pre.std(ddof=1)) if n > 1 else None,
+        "post": number(post.std(ddof=1)) if n > 1 else None,
+    }
+    shown = np.linspace(0, n - 1, num=min(n, PAIRS_SHOWN)).round().astype(int) if n else np.array([], dtype=int)
+    return {
+        "msts_total_sd": sd,
+        "msts_total_pairs": [[number(pre[i]), number(post[i])] for i in shown],
+    }
+
+
 def group_summary(cohort: Cohort) -> dict:
     """The statistics of one treatment group within one stratum."""
     n = len(cohort)
@@ -289,6 +313,7 @@ def group_summary(cohort: Cohort) -> dict:
         "msts_n": msts["msts_n"],
         "msts_excluded": {measure: n - count for measure, count in msts["msts_n"].items()},
         "improvement_pct": improvement_pct(pre["total"], post["total"]),
+        **total_pairs(pre["total"], post["total"]),
         "narcotic_change": narcotics,
         "secondary_procedures": {"patients": had_secondary, "rate": had_secondary / n if n else None},
         "time_to_secondary_days": describe(cohort["secondary_first_days"][cohort["secondary_count"] > 0]),

@@ -1,4 +1,14 @@
-"""Dashboard pages of the analysis app."""
+"""Dashboard pages of the analysis app, mounted at /dashboard/."""
+
+from django.urls import path
+
+from analysis import views
 
 app_name = "analysis"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("panel", views.dashboard_panel, name="dashboard_panel"),
+    path("status", views.dashboard_status, name="dashboard_status"),
+    path("stats.json", views.dashboard_document_json, name="dashboard_json"),
+    path("tables/<slug:name>.csv", views.dashboard_table_csv, name="dashboard_table_csv"),
+]

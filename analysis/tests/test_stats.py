@@ -357,3 +357,27 @@ def test_the_document_has_the_shape_of_the_data_dictionary():
         assert set(group["narcotic_change"]) == {"decreased", "stable", "increased", "not_recorded"}
         assert set(group["complications"]) == set(KINDS)
         assert set(stratum["ancova"]["total"]) == {"difference", "ci_low", "ci_high", "p_value", "n", "note"}
+
+
+def test_total_pairs_give_each_patient_with_both_totals_and_the_sds():
+    pre = np.array([6.0, np.nan, 10.0, 8.0])
+    post = np.array([20.0, 25.0, np.nan, 24.0])
+
+    result = stats.total_pairs(pre, post)
+
+    assert result["msts_total_pairs"] == [[6.0, 20.0], [8.0, 24.0]]
+    assert result["msts_total_sd"] == {"pre": pytest.approx(2**0.5), "post": pytest.approx(8**0.5)}
+
+
+def test_total_pairs_sample_a_large_group_evenly():
+    values = np.arange(1000, dtype=float) % 30
+
+    result = stats.total_pairs(values, values)
+
+    assert len(result["msts_total_pairs"]) == stats.PAIRS_SHOWN
+    assert result["msts_total_pairs"][0] == [0.0, 0.0]
+    assert result["msts_total_pairs"][-1] == [999 % 30, 999 % 30]
+    assert stats.total_pairs(np.array([]), np.array([])) == {
+        "msts_total_sd": {"pre": None, "post": None},
+        "msts_total_pairs": [],
+    }

@@ -1,0 +1,293 @@
+"""What the dashboard shows, built from one stats document (no database, no request).
+
+``dashboard_tables`` gives every table as a header and rows, used alike by the HTML page and
+the CSV downloads, so a downloaded table is exactly the one on screen.
+"""
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from analysis import charts
+
+TREATMENTS = ("psfs", "sacroplasty")
+TREATMENT_LABELS = {"psfs": "PSFS", "sacroplasty": "Sacroplasty"}
+STRATA = ("pathological", "impending")
+STRATUM_LABELS = {"pathological": "Pathological fractures", "impending": "Impending fractures"}
+MEASURES = [
+    ("total", "Total (0-30)"),
+    ("pain", "Pain"),
+    ("function", "Function"),
+    ("emotional_acceptance", "Emotional acceptance"),
+    ("supports", "Use of supports"),
+    ("walking", "Walking ability"),
+    ("gait", "Gait"),
+]
+# Axis labels of the domain profile, short enough to sit side by side.
+SHORT_DOMAIN_LABELS = [
+    ("pain", "Pain"),
+    ("function", "Function"),
+    ("emotional_acceptance", "Emotion"),
+    ("supports", "Supports"),
+    ("walking", "Walking"),
+    ("gait", "Gait"),
+]
+NARCOTICS = ("decreased", "stable", "increased", "not_recorded")
+CANCERS = [("multiple_myeloma", "Multiple myeloma"), ("liver", "Liver"), ("renal", "Renal"), ("other", "Other primary")]
+
+
+@dataclass
+class Table:
+    name: str  # file name of its CSV download
+    title: str
+    header: list[str]
+    rows: list[list] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def fmt(value, digits: int = 1) -> str:
+    """A number as the tables show it; missing values as an em dash."""
+    if value is None:
+        return "—"
+    if isinstance(value, int):
+        return str(value)
+    # Half up, as people round (7.25 -> 7.3), from the shortest repr of the float.
+    return str(Decimal(repr(value)).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+def fmt_p(value) -> str:
+    if value is None:
+        return "—"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _get(mapping, *keys, default=None):
+    for key in keys:
+        if not isinstance(mapping, dict) or key not in mapping:
+            return default
+        mapping = mapping[key]
+    return mapping
+
+
+def headline(document: dict) -> list[tuple[str, str]]:
+    strata = document.get("strata", {})
+    groups = [(s, t, _get(strata, s, "groups", t, default={})) for s in STRATA for t in TREATMENTS]
+    with_secondary = sum(_get(g, "secondary_procedures", "patients", default=0) for _, _, g in groups)
+    complications = sum(sum((_get(g, "complications", default={}) or {}).values()) for _, _, g in groups)
+    return [
+        ("Patients", fmt(document.get("n_patients"))),
+        ("Analysed (index procedure)", fmt(document.get("n_patients_analysed", document.get("n_patients")))),
+        *[
+            (f"{TREATMENT_LABELS[t]}", fmt(sum(_get(g, "n", default=0) for _, tt, g in groups if tt == t)))
+            for t in TREATMENTS
+        ],
+        *[(STRATUM_LABELS[s], fmt(_get(strata, s, "n", default=0))) for s in STRATA],
+        ("With a secondary procedure", fmt(with_secondary)),
+        ("Complications", fmt(complications)),
+    ]
+
+
+def demographics_table(document: dict) -> Table:
+    demo = document.get("demographics", {})
+    table = Table("demographics", "Table 1: demographics", ["", *(TREATMENT_LABELS[t] for t in TREATMENTS)])
+
+    def row(label, *keys, digits=0):
+        table.rows.append([label, *(fmt(_get(demo, t, *keys), digits) for t in TREATMENTS)])
+
+    row("Patients (n)", "n")
+    row("Mean age at index procedure, years", "age_mean", digits=1)
+    table.rows.append(
+        [
+            "Male / female",
+            *(f"{fmt(_get(demo, t, 'sex', 'male'))} / {fmt(_get(demo, t, 'sex', 'female'))}" for t in TREATMENTS),
+        ]
+    )
+    for code, label in CANCERS:
+        row(label, "primary_cancer", code)
+    row("Prior local radiotherapy", "prior_local_radiation")
+    table.rows.append(
+        [
+            "Ablation: any (RFA / cryo / MWA)",
+            *(
+                f"{fmt(_get(demo, t, 'ablation', 'any'))} ({fmt(_get(demo, t, 'ablation', 'rfa'))} / "
+                f"{fmt(_get(demo, t, 'ablation', 'cryo'))} / {fmt(_get(demo, t, 'ablation', 'microwave'))})"
+                for t in TREATMENTS
+            ),
+        ]
+    )
+    table.notes += [f"{TREATMENT_LABELS[t]}: {_get(demo, t, 'note')}" for t in TREATMENTS if _get(demo, t, "note")]
+    return table
+
+
+def msts_table(document: dict, stratum: str) -> Table:
+    data = _get(document, "strata", stratum, default={})
+    groups = _get(data, "groups", default={})
+    table = Table(
+        f"msts-{stratum}",
+        f"{STRATUM_LABELS[stratum]}: MSTS before and after, ANCOVA",
+        [
+            "Measure",
+            "PSFS pre",
+            "PSFS post",
+            "Sacroplasty pre",
+            "Sacroplasty post",
+            "Adjusted difference (PSFS - sacroplasty)",
+            "95% CI",
+            "p",
+            "n",
+        ],
+    )
+    for key, label in MEASURES:
+        result = _get(data, "ancova", key, default={}) or {}
+        ci = f"{fmt(result.get('ci_low'))} to {fmt(result.get('ci_high'))}" if result.get("ci_low") is not None else "—"
+        table.rows.append(
+            [
+                label,
+                fmt(_get(groups, "psfs", "msts_pre", key)),
+                fmt(_get(groups, "psfs", "msts_post", key)),
+                fmt(_get(groups, "sacroplasty", "msts_pre", key)),
+                fmt(_get(groups, "sacroplasty", "msts_post", key)),
+                fmt(result.get("difference")),
+                ci,
+                fmt_p(result.get("p_value")),
+                fmt(result.get("n")),
+            ]
+        )
+        if result.get("note"):
+            table.notes.append(f"{label}: {result['note']}")
+    return table
+
+
+def outcomes_table(document: dict, stratum: str) -> Table:
+    groups = _get(document, "strata", stratum, "groups", default={})
+    table = Table(
+        f"outcomes-{stratum}",
+        f"{STRATUM_LABELS[stratum]}: improvement, narcotics, secondary procedures, follow-up",
+        ["", *(TREATMENT_LABELS[t] for t in TREATMENTS)],
+    )
+
+    def cell(t, fn):
+        group = groups.get(t) or {}
+        return fn(group)
+
+    def add(label, fn):
+        table.rows.append([label, *(cell(t, fn) for t in TREATMENTS)])
+
+    add("Patients (n)", lambda g: fmt(g.get("n")))
+    add(
+        "Improvement, % (mean ± SD)",
+        lambda g: f"{fmt(_get(g, 'improvement_pct', 'mean'))} ± {fmt(_get(g, 'improvement_pct', 'sd'))}",
+    )
+    for change in NARCOTICS:
+        add(f"Narcotics {change.replace('_', ' ')}", lambda g, c=change: fmt(_get(g, "narcotic_change", c)))
+    add(
+        "Secondary procedure: patients (rate)",
+        lambda g: (
+            f"{fmt(_get(g, 'secondary_procedures', 'patients'))} "
+            f"({fmt(_pct(_get(g, 'secondary_procedures', 'rate')), 0)}%)"
+        ),
+    )
+    add(
+        "Days to first secondary procedure: mean / median (range)",
+        lambda g: _describe(g.get("time_to_secondary_days")),
+    )
+    add("Follow-up, days: mean / median (range)", lambda g: _describe(g.get("followup_days")))
+    add("Complications", lambda g: fmt(sum((g.get("complications") or {}).values())))
+    for t in TREATMENTS:
+        note = _get(groups, t, "improvement_pct", "note")
+        if note:
+            table.notes.append(f"{TREATMENT_LABELS[t]} improvement: {note}")
+    return table
+
+
+def _pct(rate):
+    return None if rate is None else rate * 100
+
+
+def _describe(summary) -> str:
+    if not summary or summary.get("mean") is None:
+        return "—"
+    return (
+        f"{fmt(summary['mean'], 0)} / {fmt(summary['median'], 0)} ({fmt(summary['min'], 0)}-{fmt(summary['max'], 0)})"
+    )
+
+
+def complications_table(document: dict) -> Table:
+    kinds: dict[str, dict[str, int]] = {}
+    for stratum in STRATA:
+        for t in TREATMENTS:
+            for kind, count in (
+                _get(document, "strata", stratum, "groups", t, "complications", default={}) or {}
+            ).items():
+                kinds.setdefault(kind, dict.fromkeys(TREATMENTS, 0))[t] += count
+    table = Table("complications", "Complications by kind", ["Kind", *(TREATMENT_LABELS[t] for t in TREATMENTS)])
+    for kind, per in sorted(kinds.items()):
+        table.rows.append([kind.replace("_", " "), *(fmt(per[t]) for t in TREATMENTS)])
+    return table
+
+
+def dashboard_tables(document: dict) -> dict[str, Table]:
+    tables = [demographics_table(document)]
+    for stratum in STRATA:
+        tables += [msts_table(document, stratum), outcomes_table(document, stratum)]
+    tables.append(complications_table(document))
+    return {table.name: table for table in tables}
+
+
+def stratum_charts(document: dict, stratum: str) -> dict:
+    groups = _get(document, "strata", stratum, "groups", default={})
+    label = STRATUM_LABELS[stratum]
+    slope_groups = {
+        t: {
+            "pairs": _get(groups, t, "msts_total_pairs", default=[]) or [],
+            "pre": {
+                "mean": _get(groups, t, "msts_pre", "total"),
+                "sd": _get(groups, t, "msts_total_sd", "pre"),
+                "n": _get(groups, t, "msts_n", "total", default=0),
+            },
+            "post": {
+                "mean": _get(groups, t, "msts_post", "total"),
+                "sd": _get(groups, t, "msts_total_sd", "post"),
+                "n": _get(groups, t, "msts_n", "total", default=0),
+            },
+        }
+        for t in TREATMENTS
+    }
+    return {
+        "slope": charts.slope_chart(slope_groups, title=f"{label}: MSTS total before and after"),
+        "profile": charts.domain_profile(
+            {t: groups.get(t) or {} for t in TREATMENTS}, SHORT_DOMAIN_LABELS, title=f"{label}: MSTS domain profile"
+        ),
+        "km": charts.step_curves(
+            {
+                t: {
+                    "curve": _get(groups, t, "kaplan_meier", "curve", default=[]) or [],
+                    "end": _get(groups, t, "followup_days", "max"),
+                }
+                for t in TREATMENTS
+            },
+            title=f"{label}: free of secondary procedure",
+        ),
+    }
+
+
+def dashboard_view_model(document: dict) -> dict:
+    """Everything the dashboard template needs from one stats document."""
+    tables = dashboard_tables(document)
+    return {
+        "headline": headline(document),
+        "demographics": tables["demographics"],
+        "strata": [
+            {
+                "key": stratum,
+                "label": STRATUM_LABELS[stratum],
+                "msts": tables[f"msts-{stratum}"],
+                "outcomes": tables[f"outcomes-{stratum}"],
+                "charts": stratum_charts(document, stratum),
+            }
+            for stratum in STRATA
+        ],
+        "complications": tables["complications"],
+        "enrolment_chart": charts.enrolment_chart(
+            document.get("enrolment") or [], TREATMENTS, title="Enrolment over time"
+        ),
+    }

@@ -1,0 +1,158 @@
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analysis.models import Snapshot
+from analysis.services import stats_refresh
+from analysis.tasks import refresh_cohort_stats
+from registry.models import Patient, Procedure
+from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _cohort(site, n):
+    for i in range(n):
+        procedure = ProcedureFactory(
+            patient=PatientFactory(site=site, mrn=f"PHI-MRN-{site.code}-{i}", birth_date=datetime.date(1951, 7, 19)),
+            treatment="psfs" if i % 2 else "sacroplasty",
+        )
+        EncounterFactory(procedure=procedure, kind="baseline", msts_pain=1)
+        EncounterFactory(procedure=procedure, kind="followup", msts_pain=4)
+
+
+@pytest.fixture
+def snapshot(site_a, site_b):
+    _cohort(site_a, 4)
+    _cohort(site_b, 2)
+    stats_refresh()
+
+
+@pytest.mark.parametrize("persona", ["alice", "ivy", "root"])
+def test_every_role_sees_the_dashboard_without_phi(client, personas, snapshot, persona):
+    client.force_login(personas[persona])
+
+    response = client.get("/dashboard/")
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Cohort dashboard" in page
+    assert "PHI-MRN" not in page
+    assert "1951" not in page
+    assert "Up to date." in page
+    assert 'src="/static/analysis/dashboard.js"' in page
+
+
+def test_anonymous_users_are_sent_to_login(client, snapshot):
+    response = client.get("/dashboard/")
+
+    assert response.status_code == 302
+    assert response.url.startswith("/login/")
+
+
+def test_sites_scope_by_role(client, personas, snapshot):
+    client.force_login(personas["alice"])
+    assert client.get("/dashboard/?site=SITEA").status_code == 200
+    assert client.get("/dashboard/?site=SITEB").status_code == 404
+    assert client.get("/dashboard/tables/demographics.csv?site=SITEB").status_code == 404
+
+    client.force_login(personas["ivy"])
+    page = client.get("/dashboard/?site=SITEB").content.decode()
+    assert "SITEB · Site B hospital" in page
+
+
+def test_the_site_scope_shows_that_sites_numbers(client, personas, snapshot):
+    client.force_login(personas["ivy"])
+
+    registry = client.get("/dashboard/stats.json").json()
+    site_b = client.get("/dashboard/stats.json?site=SITEB").json()
+
+    assert (registry["n_patients"], site_b["n_patients"]) == (6, 2)
+
+
+def test_a_table_downloads_as_the_page_shows_it(client, personas, snapshot):
+    client.force_login(personas["ivy"])
+
+    response = client.get("/dashboard/tables/demographics.csv")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="sacral-registry-registry-demographics-')
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[0] == ["", "PSFS", "Sacroplasty"]
+    assert rows[1] == ["Patients (n)", "3", "3"]
+    assert client.get("/dashboard/tables/nothing.csv").status_code == 404
+
+
+def test_the_whole_document_downloads_as_json(client, personas, snapshot):
+    client.force_login(personas["ivy"])
+
+    response = client.get("/dashboard/stats.json")
+
+    assert response.status_code == 200
+    assert response.json() == Snapshot.objects.get(site=None).document
+
+
+def test_status_tells_a_new_snapshot_apart(client, personas, snapshot, monkeypatch, django_capture_on_commit_callbacks):
+    monkeypatch.setattr(refresh_cohort_stats, "apply_async", lambda **kwargs: None)  # the broker is outside
+    client.force_login(personas["ivy"])
+    before = client.get("/dashboard/status").json()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        EncounterFactory(procedure=Procedure.objects.first(), date=datetime.date(2023, 9, 1), msts_gait=5)
+    stale = client.get("/dashboard/status").json()
+    stats_refresh()
+    after = client.get("/dashboard/status").json()
+
+    assert before["status"] == "fresh"
+    assert stale["status"] == "stale"
+    assert stale["version"] == before["version"]
+    assert after["status"] == "fresh"
+    assert after["version"] != before["version"]
+
+
+def test_before_the_first_refresh_the_page_says_so(client, personas):
+    client.force_login(personas["ivy"])
+
+    page = client.get("/dashboard/").content.decode()
+
+    assert "No statistics yet" in page
+    assert client.get("/dashboard/stats.json").status_code == 404
+
+
+def _dashboard_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/dashboard/").status_code == 200
+        assert client.get("/dashboard/panel").status_code == 200
+        assert client.get("/dashboard/status").status_code == 200
+    return len(queries)
+
+
+def test_the_dashboard_reads_the_same_few_queries_for_10_and_1000_patients(client, personas, site_a):
+    _cohort(site_a, 10)
+    stats_refresh()
+    client.force_login(personas["ivy"])
+    small = _dashboard_queries(client)
+
+    template = Patient.objects.first()
+    Patient.objects.bulk_create(
+        Patient(
+            study_id=f"BULK-{i}",
+            site=site_a,
+            mrn=f"BULK{i}",
+            birth_date=template.birth_date,
+            sex="male",
+            primary_cancer="lung",
+        )
+        for i in range(990)
+    )
+    stats_refresh()
+    large = _dashboard_queries(client)
+
+    assert Snapshot.objects.get(site=None).document["n_patients"] == 1000
+    assert small == large
+    assert large <= 3 * 12  # session, user and role, sites, refresh state, snapshot: per request

@@ -1,0 +1,123 @@
+"""The live cohort dashboard. Every view reads a stored snapshot: a fixed, small number of
+queries whatever the size of the registry, and never any statistics in the request."""
+
+import csv
+import json
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from analysis.dashboard import dashboard_tables, dashboard_view_model
+from analysis.selectors import refresh_state, snapshot_latest
+from registry.permissions import user_role
+from registry.selectors import sites_visible_to
+
+
+def _scope(request):
+    """The site chosen with ?site=CODE (None: the whole registry) and the sites the user may choose."""
+    if user_role(request.user) is None:
+        raise PermissionDenied("Your account has no registry role.")
+    sites = list(sites_visible_to(request.user).only("id", "code", "name"))
+    code = request.GET.get("site", "").strip()
+    if not code:
+        return None, sites
+    site = next((s for s in sites if s.code == code.upper()), None)
+    if site is None:
+        raise Http404("No such site for you.")
+    return site, sites
+
+
+def _status(site) -> dict:
+    state = refresh_state()
+    snapshot = snapshot_latest(site_id=site.pk if site else None)
+    return {
+        "status": state["status"],
+        "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
+        "version": f"{snapshot.pk}:{snapshot.fingerprint}:{snapshot.computed_at.isoformat()}" if snapshot else "",
+        "last_error": state["last_error"] if state["status"] == "failed" else "",
+        "checked_at": timezone.now().isoformat(),
+    }, snapshot
+
+
+def _context(request, site, sites):
+    status, snapshot = _status(site)
+    document = snapshot.document if snapshot else {}
+    return {
+        "site": site,
+        "sites": sites,
+        "scope_query": f"?site={site.code}" if site else "",
+        "status": status,
+        "snapshot": snapshot,
+        "model": dashboard_view_model(document) if snapshot else None,
+    }
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    site, sites = _scope(request)
+    return render(request, "analysis/dashboard.html", _context(request, site, sites))
+
+
+@login_required
+@require_GET
+def dashboard_panel(request):
+    """The numbers and pictures alone, swapped into the open page when a new snapshot lands."""
+    site, sites = _scope(request)
+    return render(request, "analysis/_panel.html", _context(request, site, sites))
+
+
+@login_required
+@require_GET
+def dashboard_status(request):
+    """A tiny document the page polls: the refresh state and the version of the snapshot on show."""
+    site, _ = _scope(request)
+    status, _ = _status(site)
+    return JsonResponse(status, headers={"Cache-Control": "no-store"})
+
+
+def _snapshot_or_404(site):
+    snapshot = snapshot_latest(site_id=site.pk if site else None)
+    if snapshot is None:
+        raise Http404("No statistics have been computed yet.")
+    return snapshot
+
+
+def _filename(site, name: str, snapshot) -> str:
+    scope = site.code if site else "registry"
+    return f"sacral-registry-{scope}-{name}-{snapshot.computed_at:%Y%m%d-%H%M}"
+
+
+@login_required
+@require_GET
+def dashboard_table_csv(request, name: str):
+    site, _ = _scope(request)
+    snapshot = _snapshot_or_404(site)
+    table = dashboard_tables(snapshot.document).get(name)
+    if table is None:
+        raise Http404("No such table.")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(site, name, snapshot)}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(table.header)
+    writer.writerows(table.rows)
+    for note in table.notes:
+        writer.writerow([f"Note: {note}"])
+    return response
+
+
+@login_required
+@require_GET
+def dashboard_document_json(request):
+    site, _ = _scope(request)
+    snapshot = _snapshot_or_404(site)
+    response = HttpResponse(
+        json.dumps(snapshot.document, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(site, "stats", snapshot)}.json"'
+    return response
