@@ -17,8 +17,11 @@ from registry.models import Site
 
 logger = logging.getLogger(__name__)
 
-# A burst of writes waits this long for one refresh that sees all of them.
-REFRESH_COUNTDOWN_SECONDS = 10
+# A write after a quiet spell is refreshed this soon (a saved follow-up shows on the dashboard
+# within seconds); the short wait lets the writes of one form or import land together.
+REFRESH_COUNTDOWN_SECONDS = 1
+# In a burst, refreshes start at least this far apart: 1,000 saves in a minute give ~4 of them.
+REFRESH_MIN_INTERVAL_SECONDS = 15
 # A pending refresh older than this was lost (broker restart, worker crash): enqueue another.
 PENDING_GIVE_UP_SECONDS = 600
 
@@ -119,10 +122,23 @@ def stats_refresh() -> RefreshResult:
     )
 
 
+def stats_refresh_if_stale() -> RefreshResult | None:
+    """Refreshes when a change came after the last snapshot, no snapshot exists yet, or the last
+    refresh failed, and no refresh is pending or running; otherwise does nothing (returns None)."""
+    state = selectors.refresh_state()
+    if state["status"] not in ("stale", "never", "failed"):
+        return None
+    pending = state["scheduled_for"] and state["scheduled_for"] > timezone.now()
+    if pending:
+        return None  # the refresh that write asked for is on its way
+    return stats_refresh()
+
+
 def stats_refresh_schedule() -> None:
     """Asks for a refresh soon; bursts of calls coalesce into one pending task.
 
-    Enqueues ``refresh_cohort_stats`` with a countdown unless one is already pending.
+    Enqueues ``refresh_cohort_stats`` unless one is already pending: REFRESH_COUNTDOWN_SECONDS
+    from now, or REFRESH_MIN_INTERVAL_SECONDS after the last refresh started if that is later.
     Never raises: a clinical write must not fail because the broker or this
     bookkeeping does; the periodic refresh (beat) catches up.
     """
@@ -138,10 +154,13 @@ def _schedule() -> None:
     from analysis.tasks import refresh_cohort_stats
 
     now = timezone.now()
-    _state_row()
+    state = _state_row()
     lost = now - datetime.timedelta(seconds=PENDING_GIVE_UP_SECONDS)
     pending = Q(scheduled_for__isnull=False) & Q(scheduled_for__gte=lost)
     eta = now + datetime.timedelta(seconds=REFRESH_COUNTDOWN_SECONDS)
+    if state.started_at:
+        eta = max(eta, state.started_at + datetime.timedelta(seconds=REFRESH_MIN_INTERVAL_SECONDS))
+    countdown = round((eta - now).total_seconds(), 3)
     # One UPDATE claims the right to enqueue, so concurrent writers enqueue at most once.
     claimed = (
         RefreshState.objects.filter(pk=RefreshState.SINGLETON)
@@ -153,7 +172,7 @@ def _schedule() -> None:
         return
     try:
         # retry=False: with the broker down, fail at once instead of holding up the request.
-        refresh_cohort_stats.apply_async(countdown=REFRESH_COUNTDOWN_SECONDS, retry=False)
+        refresh_cohort_stats.apply_async(countdown=countdown, retry=False)
     except Exception:
         # Let the next write try the broker again.
         RefreshState.objects.filter(pk=RefreshState.SINGLETON, scheduled_for=eta).update(scheduled_for=None)

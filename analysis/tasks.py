@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from analysis.services import stats_refresh
+from analysis.services import stats_refresh, stats_refresh_if_stale
 
 
 @shared_task(
@@ -15,3 +15,9 @@ from analysis.services import stats_refresh
 def refresh_cohort_stats() -> None:
     """Recomputes and stores the cohort statistics of the registry and of every site."""
     stats_refresh()
+
+
+@shared_task(ignore_result=True)
+def refresh_cohort_stats_if_stale() -> None:
+    """Beat's frequent check: refreshes only if the data changed since the last snapshot."""
+    stats_refresh_if_stale()

@@ -237,8 +237,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
-    # Catches up whatever the refresh after each write missed (broker down, worker restarted).
-    "refresh-cohort-stats": {"task": "analysis.tasks.refresh_cohort_stats", "schedule": 300.0},
+    # Catches up, within half a minute, a change whose own refresh was lost (broker down, worker
+    # stopped): refreshes only when the data changed after the last snapshot or the last one failed.
+    "refresh-cohort-stats-if-stale": {"task": "analysis.tasks.refresh_cohort_stats_if_stale", "schedule": 30.0},
+    # And a full refresh now and then whatever happened (e.g. a change made with triggers off).
+    "refresh-cohort-stats": {"task": "analysis.tasks.refresh_cohort_stats", "schedule": 900.0},
 }
 
 # --- REST API ---------------------------------------------------------------------

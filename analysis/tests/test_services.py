@@ -195,9 +195,48 @@ def test_the_refresh_stats_command_prints_a_summary_without_phi(two_site_cohort,
     assert Snapshot.objects.count() == 3
 
 
-def test_the_beat_schedule_refreshes_every_five_minutes(settings):
-    assert settings.CELERY_BEAT_SCHEDULE["refresh-cohort-stats"] == {
-        "task": "analysis.tasks.refresh_cohort_stats",
-        "schedule": 300.0,
+def test_beat_checks_for_stale_statistics_every_half_minute_and_refreshes_all_every_quarter_hour(settings):
+    from analysis.tasks import refresh_cohort_stats_if_stale
+
+    assert settings.CELERY_BEAT_SCHEDULE == {
+        "refresh-cohort-stats-if-stale": {"task": refresh_cohort_stats_if_stale.name, "schedule": 30.0},
+        "refresh-cohort-stats": {"task": refresh_cohort_stats.name, "schedule": 900.0},
     }
+    assert refresh_cohort_stats_if_stale.name == "analysis.tasks.refresh_cohort_stats_if_stale"
     assert refresh_cohort_stats.name == "analysis.tasks.refresh_cohort_stats"
+
+
+def test_in_a_burst_the_next_refresh_waits_for_the_minimum_interval(enqueue, django_capture_on_commit_callbacks):
+    encounter = EncounterFactory()
+    started = timezone.now() - datetime.timedelta(seconds=5)
+    RefreshState.objects.update_or_create(pk=RefreshState.SINGLETON, defaults={"started_at": started})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": 1})
+
+    countdown = enqueue.call_args.kwargs["countdown"]
+    assert services.REFRESH_MIN_INTERVAL_SECONDS - 5 - 1 < countdown <= services.REFRESH_MIN_INTERVAL_SECONDS - 5
+    scheduled = RefreshState.objects.get().scheduled_for
+    assert scheduled == started + datetime.timedelta(seconds=services.REFRESH_MIN_INTERVAL_SECONDS)
+
+
+def test_the_stale_check_refreshes_only_what_changed_since(enqueue):
+    assert services.stats_refresh_if_stale() is not None  # never computed yet
+    assert services.stats_refresh_if_stale() is None  # fresh: nothing to do
+    snapshot_at = Snapshot.objects.get(site=None).computed_at
+
+    RefreshState.objects.update(requested_at=timezone.now())  # a write whose own refresh was lost
+    result = services.stats_refresh_if_stale()
+
+    assert result is not None
+    assert Snapshot.objects.get(site=None).computed_at > snapshot_at
+    assert refresh_state()["status"] == "fresh"
+
+
+def test_the_stale_check_leaves_a_pending_refresh_alone(enqueue):
+    services.stats_refresh()
+    RefreshState.objects.update(
+        requested_at=timezone.now(), scheduled_for=timezone.now() + datetime.timedelta(seconds=10)
+    )
+
+    assert services.stats_refresh_if_stale() is None
