@@ -13,8 +13,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
-from django.db.models import Min, Prefetch, ProtectedError
+from django.db.models import Min, Prefetch
 from django.http import StreamingHttpResponse
 from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
@@ -56,7 +55,7 @@ from registry.choices import (
 )
 from registry.models import Patient, Procedure, Screw, Site
 from registry.permissions import may_see_phi, user_role
-from registry.writes import StaleEditError, audit_context
+from registry.writes import StaleEditError
 
 MAX_VERSION = 2**31 - 1
 
@@ -520,21 +519,8 @@ class SiteViewSet(ServiceViewSet):
         return services.site_update(site=instance, data=data, user=self.request.user)
 
     def destroy(self, request, *args, **kwargs):
-        site_delete(user=request.user, site=self.get_object(), reason=change_reason_param(request))
+        services.site_delete(user=request.user, site=self.get_object(), reason=change_reason_param(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@transaction.atomic
-def site_delete(*, user, site: Site, reason: str = "") -> None:
-    """Deletes a site that has no patients (the services have no site_delete yet: see the API report)."""
-    with audit_context(user=user, action="site_delete", reason=reason[:500]):
-        try:
-            with transaction.atomic():
-                site.delete()
-        except ProtectedError:
-            raise DjangoValidationError(
-                {NON_FIELD_ERRORS: ["This site still has patients; move or delete them first."]}
-            ) from None
 
 
 # --- Patients ------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import datetime
 from collections.abc import Sequence
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 
@@ -57,6 +57,15 @@ def site_update(*, site: Site, data: dict, user=None) -> Site:
     with audit_context(user=user, action="site_update"):
         save(site)
     return site
+
+
+@transaction.atomic
+def site_delete(*, site: Site, user=None, reason: str = "") -> None:
+    """Deletes a site that has no patients; one with patients is refused (they are moved or deleted first)."""
+    if Patient.objects.filter(site=site).exists():
+        raise ValidationError({NON_FIELD_ERRORS: ["This site still has patients; move or delete them first."]})
+    with audit_context(user=user, action="site_delete", reason=reason[:500]):
+        site.delete()
 
 
 # --- Patients --------------------------------------------------------------------
