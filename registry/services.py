@@ -192,6 +192,9 @@ def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, repl
     save(procedure)
     if screws is not None:
         if replace_screws:
+            current = [tuple(getattr(s, f) for f in SCREW_FIELDS) for s in procedure.screws.order_by("id")]
+            if current == [tuple(getattr(s, f) for f in SCREW_FIELDS) for s in built]:
+                return  # the same screws: no churn in the audit trail
             procedure.screws.all().delete()
         for screw in built:
             screw.procedure = procedure
@@ -298,6 +301,8 @@ def staff_user_create(*, username: str, password: str, role: str, sites: Sequenc
     errors = {}
     if role not in Role.values:
         errors["role"] = [f"Role must be one of: {', '.join(Role.values)}."]
+    if role == Role.CLINICIAN and not sites:
+        errors["sites"] = ["A clinician belongs to at least one site."]
     if User.objects.filter(username=username).exists():
         errors["username"] = ["A user with this username already exists."]
     user = User(username=username, is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN)

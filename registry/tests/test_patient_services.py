@@ -177,3 +177,10 @@ def test_the_study_id_comes_from_a_database_sequence(site_a):
     patient = services.patient_create(user=None, **patient_fields(site_a))
 
     assert patient.study_id == f"SAC-{taken + 1:05d}"
+
+
+def test_a_clinician_account_needs_a_site():
+    with pytest.raises(ValidationError) as caught:
+        services.staff_user_create(username="nosite", password="correct horse battery staple", role="clinician")
+
+    assert caught.value.message_dict == {"sites": ["A clinician belongs to at least one site."]}

@@ -164,3 +164,23 @@ def test_a_stale_procedure_edit_is_refused_and_changes_nothing():
     procedure.refresh_from_db()
     assert procedure.ablation == "rfa"
     assert procedure.screws.count() == 1
+
+
+def test_the_same_screws_again_leave_no_trace_in_the_audit_trail():
+    procedure = ProcedureFactory()
+    screw_events = Screw.pgh_event_models["insert"].objects
+    before = screw_events.count()
+    same = [
+        {
+            "corridor": "S1",
+            "trajectory": "transsacral",
+            "side": "left",
+            "diameter_mm": Decimal("7.3"),
+            "fully_threaded": True,
+        }
+    ]
+
+    services.procedure_update(user=None, procedure=procedure, data={"ablation": "rfa"}, screws=same)
+
+    assert screw_events.count() == before
+    assert procedure.screws.count() == 1
