@@ -5,9 +5,9 @@ import datetime
 from django import template
 from django.utils import timezone
 
-register = template.Library()
+from registry.exports import age_label
 
-AGE_CEILING = 90  # ages of 90 and over are shown as "90+" to investigators (HIPAA safe harbor)
+register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
@@ -26,8 +26,7 @@ def when(context, day: datetime.date | None) -> str:
 @register.simple_tag
 def deidentified_age(patient, index_date: datetime.date | None = None) -> str:
     """Age in full years at the index procedure (today when there is none), '90+' from 90 on."""
-    age = patient.age_on(index_date or timezone.localdate())
-    return f"{AGE_CEILING}+" if age >= AGE_CEILING else str(age)
+    return str(age_label(patient.birth_date, index_date or timezone.localdate()))
 
 
 @register.filter
