@@ -198,7 +198,8 @@ def test_the_refresh_stats_command_prints_a_summary_without_phi(two_site_cohort,
 def test_beat_checks_for_stale_statistics_every_half_minute_and_refreshes_all_every_quarter_hour(settings):
     from analysis.tasks import refresh_cohort_stats_if_stale
 
-    assert settings.CELERY_BEAT_SCHEDULE == {
+    schedule = settings.CELERY_BEAT_SCHEDULE
+    assert schedule == {
         "refresh-cohort-stats-if-stale": {"task": refresh_cohort_stats_if_stale.name, "schedule": 30.0},
         "refresh-cohort-stats": {"task": refresh_cohort_stats.name, "schedule": 900.0},
     }
