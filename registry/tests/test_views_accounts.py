@@ -88,8 +88,8 @@ def test_the_nav_shows_each_role_its_links(client, personas):
     assert '<form method="post" action="/logout/"' in alice
 
 
-def test_a_password_change_needs_twelve_characters(client, db):
-    user = make_user("dora", "clinician")
+def test_a_password_change_needs_twelve_characters(client, site_a):
+    user = make_user("dora", "clinician", [site_a])
     client.force_login(user)
 
     short = client.post(
