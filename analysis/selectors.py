@@ -157,11 +157,17 @@ def cohort_source_counts(cohort: Cohort) -> dict[str, int]:
 # --- Snapshots and refresh state ---------------------------------------------------------
 
 
-def snapshot_latest(*, site_id: int | None) -> Snapshot | None:
-    """The newest snapshot of one site, or of the whole registry when ``site_id`` is None."""
+def snapshot_latest(*, site_id: int | None, with_document: bool = True) -> Snapshot | None:
+    """The newest snapshot of one site, or of the whole registry when ``site_id`` is None.
+
+    ``with_document=False`` leaves the (large) stats document unread, for callers that need
+    only when and from what it was computed.
+    """
     snapshots = (
         Snapshot.objects.filter(site__isnull=True) if site_id is None else Snapshot.objects.filter(site_id=site_id)
     )
+    if not with_document:
+        snapshots = snapshots.defer("document", "source_counts")
     return snapshots.order_by("-computed_at", "-id").first()
 
 
@@ -174,7 +180,7 @@ def refresh_state() -> dict:
     """
     now = timezone.now()
     state = RefreshState.objects.filter(pk=RefreshState.SINGLETON).first() or RefreshState()
-    latest = snapshot_latest(site_id=None)
+    latest = snapshot_latest(site_id=None, with_document=False)
     ended = max((t for t in (state.succeeded_at, state.failed_at) if t), default=None)
     # A refresh that never ended (its worker was killed) stops counting as running after a while.
     running = state.started_at and (ended is None or state.started_at > ended)

@@ -5,6 +5,7 @@ import csv
 import json
 
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
@@ -34,7 +35,7 @@ def _scope(request):
 
 def _status(site) -> dict:
     state = refresh_state()
-    snapshot = snapshot_latest(site_id=site.pk if site else None)
+    snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
     return {
         "status": state["status"],
         "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
@@ -44,16 +45,27 @@ def _status(site) -> dict:
     }, snapshot
 
 
+def _view_model(snapshot, version: str) -> dict:
+    """The page's tables and pictures of one snapshot, built once per process and version:
+    a snapshot never changes, so neither does what is drawn from it."""
+    key = f"dashboard-model:{version}"
+    model = cache.get(key)
+    if model is None:
+        snapshot.refresh_from_db(fields=["document"])
+        model = dashboard_view_model(snapshot.document)
+        cache.set(key, model, timeout=3600)
+    return model
+
+
 def _context(request, site, sites):
     status, snapshot = _status(site)
-    document = snapshot.document if snapshot else {}
     return {
         "site": site,
         "sites": sites,
         "scope_query": f"?site={site.code}" if site else "",
         "status": status,
         "snapshot": snapshot,
-        "model": dashboard_view_model(document) if snapshot else None,
+        "model": _view_model(snapshot, status["version"]) if snapshot else None,
     }
 
 

@@ -1,3 +1,5 @@
+import time
+
 from django.conf import settings
 
 
@@ -18,3 +20,25 @@ class ContentSecurityPolicyMiddleware:
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+class IdleSessionMiddleware:
+    """Keeps a signed-in session alive while it is used, and lets it end after SESSION_COOKIE_AGE idle.
+
+    The session's expiry moves forward only when it is saved; saving it on every request
+    (SESSION_SAVE_EVERY_REQUEST) costs a write per page view. Touching it at most once a
+    minute gives the same idle timeout, give or take that minute.
+    """
+
+    TOUCH_EVERY_SECONDS = 60
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        session = getattr(request, "session", None)
+        if session is not None and session.get("_auth_user_id"):
+            now = int(time.time())
+            if now - session.get("_touched", 0) >= self.TOUCH_EVERY_SECONDS:
+                session["_touched"] = now
+        return self.get_response(request)

@@ -97,6 +97,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the user and URL of each request beside every audit event.
@@ -170,10 +171,13 @@ LOGOUT_REDIRECT_URL = "login"
 
 # Sessions end after 30 idle minutes (each request renews them).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
-SESSION_SAVE_EVERY_REQUEST = True
+# Renewed at most once a minute while used (config.middleware.IdleSessionMiddleware).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
+
+# Per process: the dashboard keeps what it drew from each snapshot (snapshots never change).
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 200}}}
 
 # --- HTTPS (production sets SECURE_SSL=1 behind TLS) ---------------------------------
 SECURE_SSL = env_bool("SECURE_SSL", False)

@@ -13,7 +13,7 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Min, Prefetch
+from django.db.models import OuterRef, Prefetch, Subquery
 from django.http import StreamingHttpResponse
 from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
@@ -679,7 +679,13 @@ class PatientViewSet(ServiceViewSet):
         return (
             selectors.patients_visible_to(self.request.user)
             .select_related("site")
-            .annotate(index_date=Min("procedures__date"))
+            # A correlated subquery, not Min() over a join: with 100k patients the GROUP BY
+            # made a page cost ~300 ms; this costs ~0.3 ms (bench/README.md).
+            .annotate(
+                index_date=Subquery(
+                    Procedure.objects.filter(patient=OuterRef("pk")).order_by("date", "id").values("date")[:1]
+                )
+            )
             .order_by("study_id")
         )
 

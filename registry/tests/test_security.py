@@ -51,3 +51,23 @@ def test_production_refuses_to_start_without_a_secret_key():
 
     assert result.returncode == 1
     assert "SECRET_KEY must be set when ALLOW_LOCAL_SECRET_KEY=0." in result.stderr
+
+
+def test_a_session_ends_after_30_idle_minutes_and_lives_while_used(client, personas, settings, monkeypatch):
+    import time as time_module
+
+    from django.contrib.sessions.models import Session
+
+    client.force_login(personas["alice"])
+    start = time_module.time()
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + 120)
+    assert client.get("/patients/").status_code == 200
+    session = Session.objects.get()
+    renewed = session.expire_date
+
+    assert settings.SESSION_COOKIE_AGE == 30 * 60
+    assert session.get_decoded()["_touched"] == int(start + 120)
+    # Within the minute the session is not written again.
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + 150)
+    assert client.get("/patients/").status_code == 200
+    assert Session.objects.get().expire_date == renewed
