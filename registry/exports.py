@@ -69,6 +69,26 @@ _SOURCE = [
     ("index_date", "index_date"),
 ]
 
+# Columns both layouts share, in the same order.
+_PROCEDURE_COLUMNS = [
+    "treatment",
+    "fracture_status",
+    "ablation",
+    "prior_local_radiation",
+    "service",
+    "cement_volume_ml",
+    "approach",
+    "indications",
+    "screw_count",
+]
+_SCORE_COLUMNS = [
+    *MSTS_FIELDS,
+    "msts_total",
+    "msts_percent",
+    "narcotic_change",
+    "opioid_mme_per_day",
+]
+
 IDENTIFIED_COLUMNS = [
     "study_id",
     "site",
@@ -82,24 +102,12 @@ IDENTIFIED_COLUMNS = [
     "procedure_id",
     "procedure_date",
     "is_index_procedure",
-    "treatment",
-    "fracture_status",
-    "ablation",
-    "prior_local_radiation",
-    "service",
-    "cement_volume_ml",
-    "approach",
-    "indications",
-    "screw_count",
+    *_PROCEDURE_COLUMNS,
     "encounter_id",
     "encounter_date",
     "days_from_index",
     "kind",
-    *MSTS_FIELDS,
-    "msts_total",
-    "msts_percent",
-    "narcotic_change",
-    "opioid_mme_per_day",
+    *_SCORE_COLUMNS,
 ]
 
 DEIDENTIFIED_COLUMNS = [
@@ -113,23 +121,11 @@ DEIDENTIFIED_COLUMNS = [
     "procedure_id",
     "procedure_day",
     "is_index_procedure",
-    "treatment",
-    "fracture_status",
-    "ablation",
-    "prior_local_radiation",
-    "service",
-    "cement_volume_ml",
-    "approach",
-    "indications",
-    "screw_count",
+    *_PROCEDURE_COLUMNS,
     "encounter_id",
     "encounter_day",
     "kind",
-    *MSTS_FIELDS,
-    "msts_total",
-    "msts_percent",
-    "narcotic_change",
-    "opioid_mme_per_day",
+    *_SCORE_COLUMNS,
 ]
 
 
