@@ -9,6 +9,8 @@ import io
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 from psycopg import sql
 
@@ -171,8 +173,23 @@ def snapshot_latest(*, site_id: int | None, with_document: bool = True) -> Snaps
     return snapshots.order_by("-computed_at", "-id").first()
 
 
-def refresh_state() -> dict:
+def snapshot_document_text(snapshot_id: int) -> str:
+    """A snapshot's stats document as JSON text, as PostgreSQL writes it out: no parse in Python."""
+    return (
+        Snapshot.objects.filter(pk=snapshot_id)
+        .annotate(text=Cast("document", output_field=TextField()))
+        .values_list("text", flat=True)
+        .get()
+    )
+
+
+_UNREAD = object()
+
+
+def refresh_state(*, latest=_UNREAD) -> dict:
     """Where the refresh stands, for a dashboard: a ``status`` and the times behind it.
+
+    ``latest``: the whole registry's newest snapshot when the caller has already read it.
 
     status: ``never`` (no snapshot yet), ``refreshing`` (a refresh started and has not
     ended), ``failed`` (the last refresh failed), ``stale`` (data changed after the last
@@ -180,7 +197,8 @@ def refresh_state() -> dict:
     """
     now = timezone.now()
     state = RefreshState.objects.filter(pk=RefreshState.SINGLETON).first() or RefreshState()
-    latest = snapshot_latest(site_id=None, with_document=False)
+    if latest is _UNREAD:
+        latest = snapshot_latest(site_id=None, with_document=False)
     ended = max((t for t in (state.succeeded_at, state.failed_at) if t), default=None)
     # A refresh that never ended (its worker was killed) stops counting as running after a while.
     running = state.started_at and (ended is None or state.started_at > ended)

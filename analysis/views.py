@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -34,8 +35,8 @@ def _scope(request):
 
 
 def _status(site) -> dict:
-    state = refresh_state()
     snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
+    state = refresh_state(latest=snapshot) if site is None else refresh_state()
     return {
         "status": state["status"],
         "computed_at": snapshot.computed_at.isoformat() if snapshot else None,
@@ -45,27 +46,30 @@ def _status(site) -> dict:
     }, snapshot
 
 
-def _view_model(snapshot, version: str) -> dict:
-    """The page's tables and pictures of one snapshot, built once per process and version:
-    a snapshot never changes, so neither does what is drawn from it."""
-    key = f"dashboard-model:{version}"
-    model = cache.get(key)
-    if model is None:
+def _panel_body(snapshot, version: str, scope_query: str) -> str:
+    """The numbers and pictures of one snapshot as HTML, rendered once per process, version and
+    scope. They hold no patient identifiers and are the same for every user who may see the
+    scope, so the page is the same few small queries and a stored string."""
+    key = f"dashboard-panel:{version}:{scope_query}"
+    html = cache.get(key)
+    if html is None:
         snapshot.refresh_from_db(fields=["document"])
-        model = dashboard_view_model(snapshot.document)
-        cache.set(key, model, timeout=3600)
-    return model
+        context = {"model": dashboard_view_model(snapshot.document), "scope_query": scope_query}
+        html = render_to_string("analysis/_panel_body.html", context)
+        cache.set(key, html, timeout=3600)
+    return html  # a SafeString: rendered with autoescaping, and it stays one through the cache
 
 
 def _context(request, site, sites):
     status, snapshot = _status(site)
+    scope_query = f"?site={site.code}" if site else ""
     return {
         "site": site,
         "sites": sites,
-        "scope_query": f"?site={site.code}" if site else "",
+        "scope_query": scope_query,
         "status": status,
         "snapshot": snapshot,
-        "model": _view_model(snapshot, status["version"]) if snapshot else None,
+        "panel_body": _panel_body(snapshot, status["version"], scope_query) if snapshot else None,
     }
 
 

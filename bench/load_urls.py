@@ -9,12 +9,12 @@ the two in one run is what the project's own layers cost. Ids only in the answer
 import json
 
 from django.db import transaction
-from django.db.models import Min, OuterRef, Subquery
-from django.http import JsonResponse
+from django.db.models import OuterRef, Subquery
+from django.http import HttpResponse, JsonResponse
 from django.urls import include, path
 
 from analysis.models import RefreshState
-from analysis.selectors import snapshot_latest
+from analysis.selectors import snapshot_document_text, snapshot_latest
 from outcomes.models import Encounter
 from registry.models import Patient, Procedure, Site
 from registry.selectors import patient_timeline
@@ -47,7 +47,8 @@ def patient_page(request, pk: int):
 
 
 def _api_patients():
-    return _visible_patients().select_related("site").annotate(index_date=Min("procedures__date")).order_by("study_id")
+    index_date = Procedure.objects.filter(patient=OuterRef("pk")).order_by("date", "id").values("date")[:1]
+    return _visible_patients().select_related("site").annotate(index_date=Subquery(index_date)).order_by("study_id")
 
 
 def patient_api(request, pk: int):
@@ -91,23 +92,19 @@ def encounter_create(request):
     return JsonResponse({"id": encounter.pk}, status=201)
 
 
-def _dashboard_queries():
-    sites = list(Site.objects.only("id", "code", "name"))
-    state = RefreshState.objects.filter(pk=RefreshState.SINGLETON).first()
-    snapshot_latest(site_id=None)  # refresh_state() reads it too
-    return sites, state, snapshot_latest(site_id=None)
-
-
 def dashboard(request):
-    """The queries of /dashboard/ (and /dashboard/status): sites, refresh state, latest snapshot."""
-    _, _, snapshot = _dashboard_queries()
+    """The queries of /dashboard/ (and /dashboard/status): sites, latest snapshot without its
+    document, refresh state. (The project's page adds its panel, rendered once per snapshot.)"""
+    list(Site.objects.only("id", "code", "name"))
+    snapshot = snapshot_latest(site_id=None, with_document=False)
+    RefreshState.objects.filter(pk=RefreshState.SINGLETON).first()
     return JsonResponse({"version": f"{snapshot.pk}:{snapshot.fingerprint}" if snapshot else ""})
 
 
 def stats(request):
-    """GET /api/stats/: the latest registry snapshot's document, as JSON."""
-    snapshot = snapshot_latest(site_id=None)
-    return JsonResponse(snapshot.document if snapshot else {})
+    """GET /api/stats/: the latest registry snapshot (without its document), then the document as text."""
+    snapshot = snapshot_latest(site_id=None, with_document=False)
+    return HttpResponse(snapshot_document_text(snapshot.pk) if snapshot else "{}", content_type="application/json")
 
 
 bare = [

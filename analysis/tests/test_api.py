@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from analysis.api import NO_ROLE, NO_SITE, NOT_COMPUTED
-from analysis.models import RefreshState
+from analysis.models import RefreshState, Snapshot
 from analysis.services import REFRESH_COUNTDOWN_SECONDS, stats_refresh
 from analysis.tasks import refresh_cohort_stats
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
@@ -69,6 +69,36 @@ def test_investigators_and_admins_read_any_site(client, personas, computed, name
 
     assert response.status_code == 200
     assert response.json()["n_patients"] == 1
+
+
+def test_the_document_is_sent_as_stored_with_an_etag_of_its_snapshot(client, personas, computed):
+    response = get(client, personas["ivy"], STATS)
+
+    snapshot = Snapshot.objects.get(site=None)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response["ETag"] == f'"{snapshot.pk}-{snapshot.fingerprint[:16]}"'
+    assert response["Cache-Control"] == "private, no-cache"
+    assert response.json() == snapshot.document
+
+
+def test_a_known_etag_gets_304_until_a_new_snapshot_lands(client, personas, computed, site_a):
+    client.force_login(personas["ivy"])
+    etag = client.get(STATS)["ETag"]
+
+    unchanged = client.get(STATS, headers={"If-None-Match": etag})
+    other = client.get(STATS, headers={"If-None-Match": '"0-0000000000000000"'})
+    ProcedureFactory(patient=PatientFactory(site=site_a))
+    stats_refresh()
+    changed = client.get(STATS, headers={"If-None-Match": etag})
+
+    assert unchanged.status_code == 304
+    assert unchanged.content == b""
+    assert unchanged["ETag"] == etag
+    assert other.status_code == 200
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert changed.json()["n_patients"] == 4
 
 
 def test_before_the_first_refresh_it_answers_503_with_a_message(client, personas):

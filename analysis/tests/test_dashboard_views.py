@@ -74,6 +74,27 @@ def test_the_site_scope_shows_that_sites_numbers(client, personas, snapshot):
     assert (registry["n_patients"], site_b["n_patients"]) == (6, 2)
 
 
+def test_the_panel_drawn_once_per_snapshot_shows_each_scope_and_each_new_snapshot(client, personas, snapshot, site_a):
+    client.force_login(personas["ivy"])
+    patients = "<dt>Patients</dt><dd>{}</dd>"
+
+    registry = client.get("/dashboard/panel").content.decode()
+    site_b = client.get("/dashboard/panel?site=SITEB").content.decode()
+    registry_again = client.get("/dashboard/").content.decode()
+    EncounterFactory(procedure=ProcedureFactory(patient=PatientFactory(site=site_a)), kind="baseline")
+    stats_refresh()
+    after = client.get("/dashboard/panel").content.decode()
+    site_b_after = client.get("/dashboard/panel?site=SITEB").content.decode()
+
+    assert patients.format(6) in registry
+    assert patients.format(2) in site_b
+    assert patients.format(6) in registry_again
+    assert patients.format(7) in after
+    assert patients.format(2) in site_b_after
+    assert 'href="/dashboard/stats.json?site=SITEB"' in site_b
+    assert 'href="/dashboard/stats.json"' in registry
+
+
 def test_a_table_downloads_as_the_page_shows_it(client, personas, snapshot):
     client.force_login(personas["ivy"])
 
