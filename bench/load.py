@@ -603,7 +603,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--broker-url", default=DEFAULT_BROKER)
     parser.add_argument("--patients", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=8765)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn workers of the full run")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers of the full run (the Dockerfile's 4)")
     parser.add_argument("--sweep-workers", default="2,3,4", help="worker counts of the patient-detail sweep")
     parser.add_argument("--repeat", type=int, default=3, help="rounds over every endpoint")
     parser.add_argument("--sweep-repeat", type=int, default=2, help="rounds of the worker sweep")

@@ -201,9 +201,9 @@ def test_the_patient_page_costs_the_same_queries_for_1_or_3_procedures(
         EncounterFactory(procedure=procedure, kind="followup", date=datetime.date(2023, 4, 1 + n))
     client.force_login(personas["alice"])
 
-    # session, user, profile, member sites, patient, procedures, screws, encounters,
-    # secondary procedures, complications, session renewal (3)
-    with django_assert_num_queries(13):
+    # session, user, profile, member sites, patient, procedures with all their children (one
+    # query: registry.selectors.patient_timeline), session renewal (3)
+    with django_assert_num_queries(9):
         response = client.get(reverse("patient_detail", args=[patient_a.pk]))
 
     assert response.status_code == 200
