@@ -114,11 +114,17 @@ def slope_chart(groups: dict, *, title: str) -> SafeString:
     for offset, (treatment, group) in zip((-0.03, 0.03), groups.items(), strict=False):
         style = TREATMENT_STYLE[treatment]
         xa, xb = frame.x(0.12 + offset), frame.x(0.88 + offset)
-        for pre, post in group.get("pairs", []):
+        if group.get("pairs"):
+            # One group carries the lines' shared style: a few hundred lines stay a few KB each
+            # chart (the page is re-sent whenever a new snapshot lands). Each line is still its
+            # own element, so where many overlap the picture grows darker.
             body.append(
-                f'<line x1="{xa}" y1="{frame.y(pre)}" x2="{xb}" y2="{frame.y(post)}" stroke="{style["colour"]}" '
-                f'stroke-opacity="0.25" stroke-dasharray="{style["dash"]}"/>'
+                f'<g class="pairs" stroke="{style["colour"]}" stroke-opacity="0.25" stroke-dasharray="{style["dash"]}">'
             )
+            body += [
+                f'<line x1="{xa}" y1="{frame.y(pre)}" x2="{xb}" y2="{frame.y(post)}"/>' for pre, post in group["pairs"]
+            ]
+            body.append("</g>")
         points = []
         for x, summary in ((xa, group.get("pre") or {}), (xb, group.get("post") or {})):
             if summary.get("mean") is None:

@@ -384,6 +384,11 @@ class ServiceViewSet(viewsets.ModelViewSet):
         if repeated:
             raise exceptions.ValidationError({name: ["Send this parameter once."] for name in repeated})
 
+    def filter_queryset(self, queryset):
+        # The filters are the list's query parameters (the OpenAPI schema names them there only);
+        # one record is found by its id alone, without building a FilterSet and its form.
+        return super().filter_queryset(queryset) if self.action == "list" else queryset
+
     def _valid_input(self, serializer_class, *, partial: bool) -> dict:
         serializer = serializer_class(data=self.request.data, partial=partial, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)

@@ -130,7 +130,9 @@ def test_the_pictures_are_svg_without_script():
     for svg in (*pathological.values(), model["enrolment_chart"]):
         assert svg.startswith("<svg ")
         assert "<script" not in svg
-    assert pathological["slope"].count('stroke-opacity="0.25"') == 2  # one thin line per patient
+    groups = [chunk.split("</g>")[0] for chunk in pathological["slope"].split('<g class="pairs"')[1:]]
+    assert sum(group.count("<line ") for group in groups) == 2  # one thin line per patient
+    assert all(group.startswith(' stroke="#') and 'stroke-opacity="0.25"' in group for group in groups)
     assert "<path d=" in pathological["km"]
     impending = model["strata"][1]["charts"]
     assert "Not enough data: no patient with baseline and follow-up totals." in impending["slope"]
