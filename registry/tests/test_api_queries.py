@@ -64,3 +64,21 @@ def test_list_endpoints_run_the_same_queries_for_an_investigator(personas, many_
             client.get("/api/patients/", {"page_size": size})
         with django_assert_num_queries(3):
             client.get("/api/procedures/", {"page_size": size})
+
+
+def test_one_record_is_found_by_its_id_in_one_query_and_the_list_filters_do_not_apply(personas, site_a):
+    """The filters are the list's (the schema names them there only); a record is read by id."""
+    patient = PatientFactory(site=site_a, sex="female")
+    client = client_for(personas["alice"])
+    client.get("/api/sites/")  # loads the user's profile once, as any first request does
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/patients/{patient.pk}/", {"sex": "male"})
+    queried = len(queries)  # before the next request, which empties Django's query log
+    listed = client.get("/api/patients/", {"sex": "male"})
+
+    assert response.status_code == 200
+    assert response.json()["id"] == patient.pk
+    assert queried == 2  # the user's site ids, the patient
+    assert listed.status_code == 200
+    assert listed.json()["count"] == 0
