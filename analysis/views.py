@@ -47,16 +47,17 @@ def _status(site) -> dict:
 
 
 def _panel_body(snapshot, version: str, scope_query: str) -> str:
-    """The numbers and pictures of one snapshot as HTML, rendered once per process, version and
-    scope. They hold no patient identifiers and are the same for every user who may see the
-    scope, so the page is the same few small queries and a stored string."""
-    key = f"dashboard-panel:{version}:{scope_query}"
-    html = cache.get(key)
-    if html is None:
-        snapshot.refresh_from_db(fields=["document"])
-        context = {"model": dashboard_view_model(snapshot.document), "scope_query": scope_query}
-        html = render_to_string("analysis/_panel_body.html", context)
-        cache.set(key, html, timeout=3600)
+    """The numbers and pictures of one snapshot as HTML, rendered once per process, scope and
+    snapshot version. They hold no patient identifiers and are the same for every user who may
+    see the scope, so the page is the same few small queries and a stored string."""
+    key = f"dashboard-panel:{scope_query}"  # one entry a scope: a newer version replaces the older
+    cached = cache.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    snapshot.refresh_from_db(fields=["document"])
+    context = {"model": dashboard_view_model(snapshot.document), "scope_query": scope_query}
+    html = render_to_string("analysis/_panel_body.html", context)
+    cache.set(key, (version, html), timeout=None)
     return html  # a SafeString: rendered with autoescaping, and it stays one through the cache
 
 
