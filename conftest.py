@@ -23,6 +23,32 @@ def personas(site_a, site_b):
     return persona_users(site_a, site_b)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _broker_folder_of_the_run(tmp_path_factory):
+    """With the filesystem broker, the refreshes the tests enqueue (their commit hooks run for real)
+    go to a folder of this run, not to the checkout's queue where `make run`'s worker would take
+    them. The workers that tests start inherit the folder through the environment."""
+    from django.conf import settings
+
+    from config.celery import app
+
+    if settings.CELERY_BROKER_URL != "filesystem://":
+        yield
+        return
+    folder = tmp_path_factory.mktemp("broker")
+    options = dict(app.conf.broker_transport_options)
+    for key, value in settings.CELERY_BROKER_TRANSPORT_OPTIONS.items():
+        if key.endswith("folder") or key.startswith("data_folder"):
+            options[key] = str(folder / Path(value).name)
+            (folder / Path(value).name).mkdir(exist_ok=True)
+    saved = app.conf.broker_transport_options
+    app.conf.broker_transport_options = options
+    os.environ["CELERY_BROKER_FOLDER"] = str(folder)
+    yield
+    app.conf.broker_transport_options = saved
+    os.environ.pop("CELERY_BROKER_FOLDER", None)
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the tests create many. Production keeps PBKDF2.

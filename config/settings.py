@@ -222,8 +222,9 @@ STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Celery ------------------------------------------------------------------
 # With no broker configured, kombu's filesystem transport lets a real worker run
-# with no server at all; production points CELERY_BROKER_URL at Redis.
-_BROKER_DIR = LOCAL_DIR / "broker"
+# with no server at all; production points CELERY_BROKER_URL at Redis. CELERY_BROKER_FOLDER
+# moves its folders (the tests give theirs a folder of the run).
+_BROKER_DIR = Path(os.environ.get("CELERY_BROKER_FOLDER") or LOCAL_DIR / "broker")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL == "filesystem://":
     for _sub in ("queue", "processed", "control"):
