@@ -1,4 +1,4 @@
-"""REST endpoints of the cohort statistics (DATA_DICTIONARY.md, "The stats document")."""
+"""REST endpoints of the cohort statistics (docs/contract.md, "The stats document")."""
 
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags

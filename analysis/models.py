@@ -11,7 +11,7 @@ class Snapshot(models.Model):
     """
 
     site = models.OneToOneField(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="stats_snapshot")
-    document = models.JSONField(encoder=DjangoJSONEncoder, help_text="The stats document of DATA_DICTIONARY.md.")
+    document = models.JSONField(encoder=DjangoJSONEncoder, help_text="The stats document of docs/contract.md.")
     computed_at = models.DateTimeField(help_text="When the data the document was computed from was read.")
     source_counts = models.JSONField(default=dict, help_text="Rows of each kind the document was computed from.")
     fingerprint = models.CharField(max_length=64, help_text="BLAKE2b-256 (hex) of the statistics' input arrays.")

@@ -2,7 +2,7 @@
 
 Input is a :class:`Cohort`: one row per patient, columns as numpy arrays, built by
 ``analysis.selectors.cohort_fetch``. A missing number is NaN, a missing code ''.
-Output is the stats document of DATA_DICTIONARY.md: plain dicts, lists, str, int,
+Output is the stats document of docs/contract.md: plain dicts, lists, str, int,
 float and None, so it serialises to JSON as it is (never NaN).
 
 Nothing is rounded here: the document carries full precision and the pages round
@@ -18,7 +18,7 @@ import numpy as np
 
 TREATMENTS = ("psfs", "sacroplasty")
 STRATA = ("pathological", "impending")
-# Stats-document keys of the MSTS domains, in the order of REFERENCE.md section 3.
+# Stats-document keys of the MSTS domains, in the order of docs/reference.md, "MSTS score".
 DOMAINS = ("pain", "function", "emotional_acceptance", "supports", "walking", "gait")
 MEASURES = ("total", *DOMAINS)
 MSTS_MAX = 30

@@ -267,8 +267,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sacral metastasis registry API",
-    "DESCRIPTION": "REST contract of ../shared/DATA_DICTIONARY.md: sites, patients, procedures with screws, "
-    "encounters with MSTS, secondary procedures, complications, and the cohort statistics.",
+    "DESCRIPTION": "The REST contract of the registry (see docs/contract.md in the repository): sites, patients, "
+    "procedures with screws, encounters with MSTS, secondary procedures, complications, and the cohort statistics.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

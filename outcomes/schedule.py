@@ -1,4 +1,4 @@
-"""The follow-up schedule of REFERENCE.md section 2, in one place: pure functions, no database.
+"""The follow-up schedule of docs/reference.md ("Follow-up schedule"), in one place: pure functions, no database.
 
 After each procedure the registry expects three follow-up visits. Each has a window of
 days after the procedure date (day 0) in which a follow-up encounter counts for it:

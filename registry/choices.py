@@ -1,4 +1,4 @@
-"""Codes of the data dictionary (../shared/DATA_DICTIONARY.md), with their labels.
+"""Codes of the REST contract (docs/contract.md), with their labels.
 
 The values are fixed by the REST contract: other systems store them.
 """

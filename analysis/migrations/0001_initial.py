@@ -31,7 +31,7 @@ class Migration(migrations.Migration):
             name='Snapshot',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('document', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder, help_text='The stats document of DATA_DICTIONARY.md.')),
+                ('document', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder, help_text='The stats document of docs/contract.md.')),
                 ('computed_at', models.DateTimeField(help_text='When the data the document was computed from was read.')),
                 ('source_counts', models.JSONField(default=dict, help_text='Rows of each kind the document was computed from.')),
                 ('fingerprint', models.CharField(help_text="BLAKE2b-256 (hex) of the statistics' input arrays.", max_length=64)),

@@ -1,4 +1,4 @@
-"""The follow-up schedule (REFERENCE.md section 2): windows, due, overdue, outside window. No database."""
+"""The follow-up schedule (docs/reference.md): windows, due, overdue, outside window. No database."""
 
 import datetime
 
