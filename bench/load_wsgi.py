@@ -13,6 +13,9 @@ import django  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 
+from config.embedded_db import ensure_started  # noqa: E402
+
+ensure_started()
 django.setup(set_prefix=False)
 
 

