@@ -1,4 +1,4 @@
-"""Routes of the stats API; included under /api/ by config.api_urls."""
+"""Routes of the stats API; config.api_urls mounts them under /api/."""
 
 from django.urls import path
 

@@ -16,8 +16,8 @@ from django.urls import include, path
 from analysis.models import RefreshState
 from analysis.selectors import snapshot_document_text, snapshot_latest
 from outcomes.models import Encounter
+from outcomes.selectors import patient_timeline
 from registry.models import Patient, Procedure, Site
-from registry.selectors import patient_timeline
 
 
 def _visible_patients():

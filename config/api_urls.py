@@ -1,20 +1,12 @@
-"""The REST API (DATA_DICTIONARY.md): routes of every resource, auth token, exports, schema and docs."""
-
-import importlib.util
+"""The REST API (docs/contract.md): routes of every resource, auth token, exports, schema and docs."""
 
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from outcomes.api import ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
-from registry.api import (
-    ENCOUNTER_EXPORT_VIEWS,
-    PatientViewSet,
-    ProcedureViewSet,
-    SiteViewSet,
-    TokenView,
-    api_not_found,
-)
+from core.rest import api_not_found
+from outcomes.api import ENCOUNTER_EXPORT_VIEWS, ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
+from registry.api import PatientViewSet, ProcedureViewSet, SiteViewSet, TokenView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
@@ -40,11 +32,7 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
+    path("", include("analysis.api_urls")),
+    # Any other URL under /api/ ending in a slash (others are redirected to it by APPEND_SLASH) is a JSON 404.
+    re_path(r"^.*/$", api_not_found, name="api-not-found"),
 ]
-
-# The stats endpoints belong to the analysis app, which may not ship them yet.
-if importlib.util.find_spec("analysis.api_urls") is not None:
-    urlpatterns.append(path("", include("analysis.api_urls")))
-
-# Any other URL under /api/ ending in a slash (others are redirected to it by APPEND_SLASH) is a JSON 404.
-urlpatterns.append(re_path(r"^.*/$", api_not_found, name="api-not-found"))

@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "registry",
     "outcomes",
     "analysis",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -9,4 +9,5 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("dashboard/", include("analysis.urls")),
     path("", include("registry.urls")),
+    path("", include("outcomes.urls")),
 ]

@@ -1,6 +1,8 @@
-"""REST API of encounters (MSTS), secondary procedures and complications (DATA_DICTIONARY.md).
+"""REST API of encounters (MSTS), secondary procedures and complications (docs/contract.md), and
+the encounter exports.
 
-The shared machinery (rights, optimistic locking, error translation) lives in ``registry.api``.
+The shared machinery (optimistic locking, error translation, strict fields) lives in ``core.rest``;
+the rights in ``registry.permissions``.
 
 Each resource has one write serializer for create and update (``change_reason`` is ignored on
 create), named in the schema like its read serializer (``EncounterRequest`` beside ``Encounter``):
@@ -11,11 +13,32 @@ carries it.
 
 from decimal import Decimal
 
+from django.http import StreamingHttpResponse
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema_serializer
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, extend_schema_serializer
+from rest_framework import exceptions, serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
 
-from outcomes import services
+from core.rest import (
+    FORBIDDEN,
+    NOT_AUTHENTICATED,
+    Boolean,
+    ChangeReasonMixin,
+    ChoiceFilter,
+    Decimal1,
+    IdFilter,
+    IgnoreClientNegotiation,
+    Integer,
+    ServiceViewSet,
+    StrictBooleanFilter,
+    Text,
+    VisiblePrimaryKeyField,
+    changed_parent,
+    resource_schema,
+)
+from outcomes import exports, selectors, services
 from outcomes.models import (
     MSTS_FIELDS,
     Complication,
@@ -26,21 +49,8 @@ from outcomes.models import (
     SecondaryProcedure,
     SecondaryProcedureKind,
 )
-from registry import selectors
-from registry.api import (
-    Boolean,
-    ChangeReasonMixin,
-    ChoiceFilter,
-    Decimal1,
-    IdFilter,
-    Integer,
-    ServiceViewSet,
-    StrictBooleanFilter,
-    Text,
-    VisiblePrimaryKeyField,
-    changed_parent,
-    resource_schema,
-)
+from registry.permissions import RegistryAccess, may_see_phi
+from registry.selectors import procedures_visible_to
 
 # --- Encounters ------------------------------------------------------------------------
 
@@ -80,7 +90,7 @@ def _msts_input(label: str):
 
 @extend_schema_serializer(component_name="Encounter")
 class EncounterWriteSerializer(ChangeReasonMixin, serializers.Serializer):
-    procedure = VisiblePrimaryKeyField(selectors.procedures_visible_to)
+    procedure = VisiblePrimaryKeyField(procedures_visible_to)
     date = serializers.DateField()
     kind = serializers.ChoiceField(
         choices=EncounterKind.choices, help_text="baseline: on or before the procedure date; followup: after it."
@@ -151,6 +161,7 @@ ENCOUNTER_EXAMPLE = {
 class EncounterViewSet(ServiceViewSet):
     """Visits with their MSTS assessment; ``msts_total`` and ``msts_percent`` are computed."""
 
+    permission_classes = [RegistryAccess]
     serializer_class = EncounterSerializer
     write_serializer_class = EncounterWriteSerializer
     update_serializer_class = EncounterWriteSerializer
@@ -187,9 +198,7 @@ class SecondaryProcedureSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="SecondaryProcedure")
 class SecondaryProcedureWriteSerializer(ChangeReasonMixin, serializers.Serializer):
-    procedure = VisiblePrimaryKeyField(
-        selectors.procedures_visible_to, help_text="The index procedure this one follows."
-    )
+    procedure = VisiblePrimaryKeyField(procedures_visible_to, help_text="The index procedure this one follows.")
     date = serializers.DateField(help_text="After the procedure's date.")
     kind = serializers.ChoiceField(choices=SecondaryProcedureKind.choices)
     reason = Text(
@@ -225,6 +234,7 @@ class SecondaryProcedureFilter(EventFilter):
     ],
 )
 class SecondaryProcedureViewSet(ServiceViewSet):
+    permission_classes = [RegistryAccess]
     serializer_class = SecondaryProcedureSerializer
     write_serializer_class = SecondaryProcedureWriteSerializer
     update_serializer_class = SecondaryProcedureWriteSerializer
@@ -261,7 +271,7 @@ class ComplicationSerializer(serializers.ModelSerializer):
 
 @extend_schema_serializer(component_name="Complication")
 class ComplicationWriteSerializer(ChangeReasonMixin, serializers.Serializer):
-    procedure = VisiblePrimaryKeyField(selectors.procedures_visible_to)
+    procedure = VisiblePrimaryKeyField(procedures_visible_to)
     date = serializers.DateField(help_text="After the procedure's date.")
     kind = serializers.ChoiceField(choices=ComplicationKind.choices)
     description = Text(required=False, allow_blank=True, default="", max_length=2000)
@@ -297,6 +307,7 @@ class ComplicationFilter(EventFilter):
     ],
 )
 class ComplicationViewSet(ServiceViewSet):
+    permission_classes = [RegistryAccess]
     serializer_class = ComplicationSerializer
     write_serializer_class = ComplicationWriteSerializer
     update_serializer_class = ComplicationWriteSerializer
@@ -319,3 +330,68 @@ class ComplicationViewSet(ServiceViewSet):
 
     def service_delete(self, instance, *, reason):
         services.complication_delete(user=self.request.user, complication=instance, reason=reason)
+
+
+# --- Exports ------------------------------------------------------------------------------
+
+
+class EncounterExportView(APIView):
+    """Streams the encounters the user may see, one row per encounter (see ``registry.exports``)."""
+
+    permission_classes = [RegistryAccess]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = IgnoreClientNegotiation
+    export_format = "csv"
+    deidentified = False
+
+    def get(self, request, *args, **kwargs):
+        if not self.deidentified and not may_see_phi(request.user):
+            raise exceptions.PermissionDenied("Investigators may use only the de-identified export.")
+        rows = exports.iter_rows(selectors.encounters_visible_to(request.user), deidentified=self.deidentified)
+        name = "encounters-deidentified" if self.deidentified else "encounters"
+        if self.export_format == "json":
+            response = StreamingHttpResponse(exports.json_chunks(rows), content_type="application/json")
+        else:
+            columns = exports.DEIDENTIFIED_COLUMNS if self.deidentified else exports.IDENTIFIED_COLUMNS
+            response = StreamingHttpResponse(exports.csv_lines(rows, columns), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}.{self.export_format}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+def _export_schema(*, deidentified: bool, export_format: str):
+    columns = exports.DEIDENTIFIED_COLUMNS if deidentified else exports.IDENTIFIED_COLUMNS
+    label = "de-identified (HIPAA Safe Harbor)" if deidentified else "identified (PHI)"
+    if export_format == "csv":
+        body = {(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="CSV with a header row.")}
+    else:
+        rows = {"type": "array", "items": {"type": "object"}}
+        body = {(200, "application/json"): OpenApiResponse(rows, description="A JSON array of row objects.")}
+    return extend_schema(
+        summary=f"Encounters export, {label}, {export_format.upper()}",
+        description=f"One row per encounter, streamed; columns: {', '.join(columns)}. "
+        + (
+            "Dates are days from the index procedure (day 0); ages over 89 are '90+'. Every role may use it."
+            if deidentified
+            else "Clinicians get their sites, admins every site; investigators are refused (403)."
+        ),
+        responses={**body, 401: NOT_AUTHENTICATED, 403: FORBIDDEN},
+    )
+
+
+def _export_view_class(*, deidentified: bool, export_format: str) -> type[EncounterExportView]:
+    schema = _export_schema(deidentified=deidentified, export_format=export_format)
+
+    def get(self, request, *args, **kwargs):
+        return EncounterExportView.get(self, request, *args, **kwargs)
+
+    name = f"EncounterExport{'Deidentified' if deidentified else ''}{export_format.upper()}View"
+    attrs = {"deidentified": deidentified, "export_format": export_format, "get": schema(get)}
+    return type(name, (EncounterExportView,), attrs)
+
+
+ENCOUNTER_EXPORT_VIEWS = {
+    (deidentified, export_format): _export_view_class(deidentified=deidentified, export_format=export_format)
+    for deidentified in (False, True)
+    for export_format in ("csv", "json")
+}

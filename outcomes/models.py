@@ -5,7 +5,7 @@ from django.db.models import Case, F, Q, When
 
 from registry.models import Procedure, VersionedModel, audited, validate_not_future
 
-# (field name, domain key of the stats document, label); the order of REFERENCE.md section 3.
+# (field name, domain key of the stats document, label); the order of docs/reference.md, "MSTS score".
 MSTS_DOMAINS = [
     ("msts_pain", "pain", "Pain"),
     ("msts_function", "function", "Function"),
@@ -170,6 +170,17 @@ class Encounter(VersionedModel):
         if errors:
             raise ValidationError(errors)
 
+    @classmethod
+    def procedure_date_errors(cls, procedure) -> list[str]:
+        """Why ``procedure``'s (new) date no longer fits its encounters: the registry asks every
+        record that hangs on a procedure before it saves a moved one."""
+        encounters = cls.objects.filter(procedure=procedure)
+        if encounters.filter(kind=EncounterKind.BASELINE, date__gt=procedure.date).exists():
+            return ["The baseline encounter of this procedure would fall after it."]
+        if encounters.filter(kind=EncounterKind.FOLLOWUP, date__lte=procedure.date).exists():
+            return ["A follow-up encounter of this procedure would fall on or before it."]
+        return []
+
 
 class _AfterIndexEvent(VersionedModel):
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
@@ -182,6 +193,13 @@ class _AfterIndexEvent(VersionedModel):
     def clean(self):
         if self.date and self.procedure_id and self.date <= self.procedure.date:
             raise ValidationError({"date": "The date must be after the procedure date."})
+
+    @classmethod
+    def procedure_date_errors(cls, procedure) -> list[str]:
+        """Why ``procedure``'s (new) date no longer fits these events (see Encounter's)."""
+        if cls.objects.filter(procedure=procedure, date__lte=procedure.date).exists():
+            return ["A secondary procedure or complication of this procedure would fall on or before it."]
+        return []
 
 
 @audited

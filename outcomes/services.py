@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from core.writes import assign, audit_context, clinical_data_changed, lock_for_update, save, validate
 from outcomes.models import MSTS_FIELDS, Complication, Encounter, EncounterKind, SecondaryProcedure
 from registry.models import Procedure
 from registry.permissions import check_can_write_site
-from registry.writes import assign, audit_context, clinical_data_changed, lock_for_update, save, validate
 
 ENCOUNTER_EDITABLE = ("date", "kind", *MSTS_FIELDS, "narcotic_change", "opioid_mme_per_day")
 SECONDARY_PROCEDURE_EDITABLE = ("date", "kind", "reason")

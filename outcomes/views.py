@@ -1,25 +1,26 @@
-"""Encounter (MSTS), secondary procedure and complication forms, and the follow-up worklist."""
+"""Pages that show a patient's records across apps (the timeline, the audit trail), the encounter,
+secondary procedure and complication forms, and the follow-up worklist.
+
+Investigators read de-identified pages only: no form (403) and no audit trail, which holds PHI.
+"""
 
 import datetime
 
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from core.web import call_service, render_form
 from outcomes import schedule, selectors, services
 from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm
 from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
 from registry.choices import Role
-from registry.permissions import may_see_phi, user_role
-from registry.selectors import (
-    complications_visible_to,
-    encounters_visible_to,
-    procedures_visible_to,
-    secondary_procedures_visible_to,
-    sites_visible_to,
-)
-from registry.views import call_service, render_form, staff_view, writer_view
+from registry.models import Patient, Procedure, Screw
+from registry.permissions import may_see_phi, staff_view, user_role, writer_view
+from registry.selectors import patients_visible_to, procedures_visible_to, sites_visible_to
 
 
 def _timeline_url(procedure) -> str:
@@ -196,3 +197,78 @@ def worklist(request):
             "overdue": schedule.OVERDUE,
         },
     )
+
+
+# --- A patient's timeline -------------------------------------------------------------
+
+
+def _timeline_items(procedure: Procedure, today, *, alive: bool) -> dict:
+    followups = [e.date for e in procedure.encounters.all() if e.kind == EncounterKind.FOLLOWUP]
+    items = []
+    for encounter in procedure.encounters.all():
+        timing = (
+            schedule.followup_timing(procedure.date, encounter.date)
+            if encounter.kind == EncounterKind.FOLLOWUP
+            else "baseline"
+        )
+        items.append({"type": "encounter", "date": encounter.date, "obj": encounter, "timing": timing})
+    items += [{"type": "secondary", "date": s.date, "obj": s} for s in procedure.secondary_procedures.all()]
+    items += [{"type": "complication", "date": c.date, "obj": c} for c in procedure.complications.all()]
+    items.sort(key=lambda item: (item["date"], item["type"] != "encounter"))
+    next_visit = schedule.next_visit(procedure.date, followups, today) if alive else None
+    return {"procedure": procedure, "items": items, "next_visit": next_visit}
+
+
+@staff_view
+def patient_detail(request, pk: int):
+    patient = get_object_or_404(patients_visible_to(request.user).select_related("site"), pk=pk)
+    procedures = selectors.patient_timeline(patient)
+    today = timezone.localdate()
+    # Only the last procedure's schedule is still followed once a later procedure exists.
+    timeline = [_timeline_items(p, today, alive=patient.death_date is None and p is procedures[-1]) for p in procedures]
+    phi = may_see_phi(request.user)
+    return render(
+        request,
+        "outcomes/patient_detail.html",
+        {
+            "patient": patient,
+            "timeline": timeline,
+            "phi": phi,
+            "can_write": phi,
+            "index_date": procedures[0].date if procedures else None,
+        },
+    )
+
+
+# --- Audit trail ---------------------------------------------------------------------
+
+HISTORY_KINDS = {
+    "patient": (Patient, patients_visible_to, ()),
+    "procedure": (Procedure, procedures_visible_to, ((Screw, "procedure"),)),
+    "encounter": (Encounter, encounters_visible_to, ()),
+    "secondary-procedure": (SecondaryProcedure, secondary_procedures_visible_to, ()),
+    "complication": (Complication, complications_visible_to, ()),
+}
+
+
+@writer_view  # the audit trail holds PHI: clinicians and admins only
+def record_history(request, kind: str, pk: int):
+    if kind not in HISTORY_KINDS:
+        raise Http404("No such kind of record.")
+    model, visible_to, children = HISTORY_KINDS[kind]
+    record = get_object_or_404(visible_to(request.user), pk=pk)
+    patient = _patient_of(record)
+    entries = selectors.record_history(record, children=children)
+    return render(
+        request,
+        "outcomes/history.html",
+        {"record": record, "kind": model._meta.verbose_name, "entries": entries, "patient": patient},
+    )
+
+
+def _patient_of(record) -> Patient:
+    if isinstance(record, Patient):
+        return record
+    if isinstance(record, Procedure):
+        return record.patient
+    return record.procedure.patient

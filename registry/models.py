@@ -23,6 +23,7 @@ from registry.choices import (
     Trajectory,
     Treatment,
 )
+from registry.vocabulary import age_years
 
 STUDY_ID_SEQUENCE = "registry_study_number_seq"
 STUDY_ID_PREFIX = "SAC-"
@@ -124,8 +125,7 @@ class Patient(VersionedModel):
 
     def age_on(self, day: datetime.date) -> int:
         """Full years of age on ``day``."""
-        years = day.year - self.birth_date.year
-        return years - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+        return age_years(self.birth_date, day)
 
 
 @audited

@@ -5,7 +5,12 @@
 - registry admin (or a superuser): everything.
 """
 
+import functools
+
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from rest_framework import exceptions
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from registry.choices import Role
 
@@ -48,3 +53,54 @@ def check_can_write_site(user, site_id: int) -> None:
         return
     if not can_write_site(user, site_id):
         raise PermissionDenied("You may not change records of this site.")
+
+
+# --- The same rules at the doors of the web pages and of the REST API ------------------------
+
+
+def staff_view(view):
+    """Signed-in users with a registry role; anyone else signed in gets 403."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if user_role(request.user) is None:
+            raise PermissionDenied("Your account has no registry role.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def writer_view(view):
+    """Clinicians and admins: the only roles that enter data. Investigators get 403."""
+
+    @staff_view
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if user_role(request.user) not in (Role.CLINICIAN, Role.ADMIN):
+            raise PermissionDenied("Your role may not change registry records.")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+class RegistryAccess(BasePermission):
+    """Every registry role reads (scoped by the selectors); clinicians and admins write; investigators never.
+
+    Site-level rights of a write are the services' (PermissionDenied, 403); a record of another
+    site is not even found (404), since the viewsets start from the ``*_visible_to`` selectors.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        role = user_role(request.user)
+        if role is None:
+            if request.user and request.user.is_authenticated:
+                raise exceptions.PermissionDenied("Your account has no role in the registry.")
+            return False
+        if request.method in SAFE_METHODS:
+            return True
+        if role == Role.INVESTIGATOR:
+            raise exceptions.PermissionDenied("Investigators have read-only access.")
+        if getattr(view, "admin_only_writes", False) and role != Role.ADMIN:
+            raise exceptions.PermissionDenied("Only registry admins may change sites.")
+        return True

@@ -1,16 +1,9 @@
 """Reads scoped by the user's rights. Views and API views start from these, never from .objects."""
 
-import json
-from decimal import Decimal
-
-from django.contrib.auth import get_user_model
-from django.db import connection
 from django.db.models import OuterRef, Q, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
 
-from outcomes.models import Complication, Encounter, SecondaryProcedure
 from registry.choices import Role
-from registry.models import Patient, Procedure, Screw, Site
+from registry.models import Patient, Procedure, Site
 from registry.permissions import may_see_phi, member_site_ids, user_role
 
 
@@ -31,18 +24,6 @@ def patients_visible_to(user) -> QuerySet[Patient]:
 
 def procedures_visible_to(user) -> QuerySet[Procedure]:
     return Procedure.objects.filter(patient__site__in=sites_visible_to(user))
-
-
-def encounters_visible_to(user) -> QuerySet[Encounter]:
-    return Encounter.objects.filter(procedure__patient__site__in=sites_visible_to(user))
-
-
-def secondary_procedures_visible_to(user) -> QuerySet[SecondaryProcedure]:
-    return SecondaryProcedure.objects.filter(procedure__patient__site__in=sites_visible_to(user))
-
-
-def complications_visible_to(user) -> QuerySet[Complication]:
-    return Complication.objects.filter(procedure__patient__site__in=sites_visible_to(user))
 
 
 # --- Read helpers of the staff web pages ---------------------------------------------
@@ -78,149 +59,3 @@ def patient_list_for(user, *, q: str = "", site_id: int | None = None, treatment
     if fracture_status:
         patients = patients.filter(index_fracture_status=fracture_status)
     return patients
-
-
-# A patient's page shows every procedure with all its children. They are read in one query:
-# PostgreSQL puts each procedure's screws, encounters, secondary procedures and complications
-# into JSON arrays beside it. prefetch_related() took five queries and about half the page's
-# time (bench/README.md); the instances built here are the same, with the same field types.
-_TIMELINE_CHILDREN = (
-    ("screws", Screw),
-    ("encounters", Encounter),
-    ("secondary_procedures", SecondaryProcedure),
-    ("complications", Complication),
-)
-
-
-def _children_json(model) -> RawSQL:
-    """A procedure's rows of ``model``, in the model's ordering, as one JSON array (or NULL)."""
-    # Built from model metadata only (table and column names, quoted): no input reaches this SQL.
-    quote = connection.ops.quote_name
-    meta = model._meta
-    order = ", ".join(f"c.{quote(meta.get_field(name).column)}" for name in meta.ordering)
-    return RawSQL(  # noqa: S611
-        f"SELECT json_agg(c ORDER BY {order})::text FROM {quote(meta.db_table)} c "  # noqa: S608
-        f"WHERE c.procedure_id = {quote(Procedure._meta.db_table)}.id",
-        (),
-    )
-
-
-def _instances(model, text: str | None, procedure: Procedure) -> list:
-    """Model instances, as if read by the ORM, from PostgreSQL's JSON of their rows."""
-    fields = model._meta.concrete_fields
-    names = [f.attname for f in fields]
-    instances = []
-    for row in json.loads(text, parse_float=Decimal) if text else ():
-        values = [getattr(f, "output_field", f).to_python(row[f.column]) for f in fields]
-        instance = model.from_db(connection.alias, names, values)
-        instance._state.fields_cache["procedure"] = procedure
-        instances.append(instance)
-    return instances
-
-
-def patient_timeline(patient: Patient) -> list[Procedure]:
-    """The patient's procedures by date, each with its screws, encounters, secondary procedures
-    and complications in their model order (``procedure.encounters.all()`` reads no more)."""
-    procedures = list(
-        patient.procedures.order_by("date", "id").annotate(
-            **{f"{name}_json": _children_json(model) for name, model in _TIMELINE_CHILDREN}
-        )
-    )
-    for procedure in procedures:
-        procedure._state.fields_cache["patient"] = patient
-        procedure._prefetched_objects_cache = {}
-        for name, model in _TIMELINE_CHILDREN:
-            related = getattr(procedure, name).all()
-            related._result_cache = _instances(model, getattr(procedure, f"{name}_json"), procedure)
-            related._prefetch_done = True
-            procedure._prefetched_objects_cache[name] = related
-    return procedures
-
-
-# --- Audit trail ---------------------------------------------------------------------
-
-# Bookkeeping columns that say nothing a reader of the history needs.
-_UNSHOWN_AUDIT_FIELDS = {"id", "version", "created_at", "updated_at", "is_demo", "msts_total", "patient", "procedure"}
-
-
-def _event_model(model):
-    return next(iter(model.pgh_event_models.values()))
-
-
-def _shown_fields(model):
-    return [f for f in model._meta.concrete_fields if f.name not in _UNSHOWN_AUDIT_FIELDS]
-
-
-def _display(field, value, related: dict):
-    if value is None or value == "":
-        return None
-    if field.is_relation:
-        return str(related.get((field.related_model, value), value)) if field.related_model is Site else str(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    choices = dict(getattr(field, "base_field", field).flatchoices)
-    if isinstance(value, list):
-        return ", ".join(str(choices.get(item, item)) for item in value) or None
-    return str(choices.get(value, value))
-
-
-def record_history(instance, *, children: tuple = ()) -> list[dict]:
-    """Audit events of ``instance`` (and of ``children``: (model, fk name) pairs), oldest first.
-
-    Each entry: when, username, action, reason, what (the record), label (insert/update/delete)
-    and ``changes``, a list of (field label, old value, new value) computed against the previous
-    event of the same record. Who and why come from the context the services attach to events.
-    """
-    sources = [(type(instance), _event_model(type(instance)).objects.filter(pgh_obj_id=instance.pk))]
-    for model, fk in children:
-        sources.append((model, _event_model(model).objects.filter(**{f"{fk}_id": instance.pk})))
-    raw = []
-    for order, (model, events) in enumerate(sources):
-        for event in events.select_related("pgh_context").order_by("pgh_id"):
-            raw.append((event.pgh_created_at, order, event.pgh_id, model, event))
-    raw.sort(key=lambda item: item[:3])
-
-    site_ids = {e.site_id for *_, e in raw if hasattr(e, "site_id")}
-    related = {(Site, pk): site for pk, site in Site.objects.in_bulk(site_ids).items()} if site_ids else {}
-    user_ids = {
-        e.pgh_context.metadata.get("user")
-        for *_, e in raw
-        if e.pgh_context and "username" not in e.pgh_context.metadata and e.pgh_context.metadata.get("user")
-    }
-    usernames = dict(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", "username")) if user_ids else {}
-
-    previous: dict = {}
-    entries = []
-    for created_at, _, _, model, event in raw:
-        metadata = event.pgh_context.metadata if event.pgh_context else {}
-        username = metadata.get("username") or usernames.get(metadata.get("user"))
-        key = (model, event.pgh_obj_id)
-        before = previous.get(key)
-        changes = []
-        if event.pgh_label != "delete":
-            for field in _shown_fields(model):
-                new = getattr(event, field.attname)
-                old = getattr(before, field.attname) if before else None
-                if before is None and new in (None, "", []):
-                    continue
-                if before is None or old != new:
-                    changes.append(
-                        (
-                            field.verbose_name,
-                            _display(field, old, related) if before else None,
-                            _display(field, new, related),
-                        )
-                    )
-        previous[key] = event
-        entries.append(
-            {
-                "when": created_at,
-                "username": username,
-                "action": metadata.get("action", ""),
-                "reason": metadata.get("reason", ""),
-                "label": event.pgh_label,
-                "what": f"{model._meta.verbose_name} {event.pgh_obj_id}",
-                "changes": changes,
-            }
-        )
-    return entries

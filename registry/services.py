@@ -8,10 +8,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
 from django.db.models import Max
 
-from registry.choices import Treatment
-from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site
-from registry.permissions import check_can_write_site
-from registry.writes import (
+from core.writes import (
     assign,
     audit_context,
     clinical_data_changed,
@@ -19,6 +16,9 @@ from registry.writes import (
     save,
     validate,
 )
+from registry.choices import Treatment
+from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site
+from registry.permissions import check_can_write_site
 
 PATIENT_EDITABLE = ("site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date")
 PROCEDURE_EDITABLE = (
@@ -262,19 +262,14 @@ def procedure_update(
 
 
 def _check_dependent_dates(procedure: Procedure) -> None:
-    """A moved procedure must still precede its follow-ups and follow its baseline."""
-    from outcomes.models import Encounter, EncounterKind
-
-    encounters = Encounter.objects.filter(procedure=procedure)
-    if encounters.filter(kind=EncounterKind.BASELINE, date__gt=procedure.date).exists():
-        raise ValidationError({"date": ["The baseline encounter of this procedure would fall after it."]})
-    if encounters.filter(kind=EncounterKind.FOLLOWUP, date__lte=procedure.date).exists():
-        raise ValidationError({"date": ["A follow-up encounter of this procedure would fall on or before it."]})
-    for related in (procedure.secondary_procedures, procedure.complications):
-        if related.filter(date__lte=procedure.date).exists():
-            raise ValidationError(
-                {"date": ["A secondary procedure or complication of this procedure would fall on or before it."]}
-            )
+    """A moved procedure must still fit the records that hang on it (baseline before, follow-ups and
+    events after). Those records belong to apps above this one, so each of their models says itself
+    what no longer fits (``procedure_date_errors``); the first complaint is the answer."""
+    for relation in Procedure._meta.related_objects:
+        check = getattr(relation.related_model, "procedure_date_errors", None)
+        messages = check(procedure) if check else []
+        if messages:
+            raise ValidationError({"date": messages})
 
 
 @transaction.atomic

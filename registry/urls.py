@@ -1,7 +1,7 @@
-"""Staff web application: login, patients, forms, audit trail; the outcomes pages and the worklist."""
+"""Staff web pages of the registry app: login, password, the patient list, patient and procedure forms."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import path
 
 from registry import views
 
@@ -21,10 +21,7 @@ urlpatterns = [
     ),
     path("patients/", views.patient_list, name="patient_list"),
     path("patients/new/", views.patient_create, name="patient_create"),
-    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_pk>/procedures/new/", views.procedure_create, name="procedure_create"),
     path("procedures/<int:pk>/edit/", views.procedure_edit, name="procedure_edit"),
-    path("history/<slug:kind>/<int:pk>/", views.record_history, name="record_history"),
-    path("", include("outcomes.urls")),
 ]

@@ -6,8 +6,8 @@ import datetime
 import pytest
 
 from analysis.services import stats_refresh
+from demo.loader import demo_cohort_load
 from outcomes import services as outcome_services
-from registry.demo import demo_cohort_load
 from registry.models import Procedure
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

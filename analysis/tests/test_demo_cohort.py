@@ -1,10 +1,10 @@
-"""The demo cohort, analysed by the product's own code, reproduces the study (REFERENCE.md sections 5-6)."""
+"""The demo cohort, analysed by the product's own code, reproduces the study (docs/reference.md)."""
 
 import pytest
 
 from analysis.selectors import snapshot_latest
 from analysis.services import stats_refresh
-from registry.demo import demo_cohort_load
+from demo.loader import demo_cohort_load
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +41,7 @@ REFERENCE = {
         "sacroplasty": {
             "n": 7,
             "pre": (18.4, 1.7, 1.4, 4.4, 3.7, 4.1, 3.0),
-            # The published post-operative domain means disagree with the total (REFERENCE.md):
+            # The published post-operative domain means disagree with the total (docs/reference.md):
             # only the total is checked.
             "post": (28.0, None, None, None, None, None, None),
             "improvement": (32, 12),

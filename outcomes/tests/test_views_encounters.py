@@ -5,9 +5,9 @@ import datetime
 import pytest
 from django.urls import reverse
 
+from core.web import STALE_MESSAGE
 from outcomes.models import Complication, Encounter, SecondaryProcedure
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.views import STALE_MESSAGE
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ import datetime
 from django import template
 from django.utils import timezone
 
-from registry.exports import age_label
+from registry.vocabulary import age_label
 
 register = template.Library()
 

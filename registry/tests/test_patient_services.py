@@ -4,10 +4,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 
+from core.writes import StaleEditError
 from registry import services
 from registry.models import Patient
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.writes import StaleEditError
 
 pytestmark = pytest.mark.django_db
 

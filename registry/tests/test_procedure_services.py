@@ -4,10 +4,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 
+from core.writes import StaleEditError
 from registry import services
 from registry.models import Procedure, Screw
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.writes import StaleEditError
 
 pytestmark = pytest.mark.django_db
 

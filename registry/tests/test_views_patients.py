@@ -6,10 +6,10 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.web import STALE_MESSAGE
 from outcomes.models import Encounter
 from registry.models import Patient
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.views import STALE_MESSAGE
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +202,7 @@ def test_the_patient_page_costs_the_same_queries_for_1_or_3_procedures(
     client.force_login(personas["alice"])
 
     # session, user, profile, member sites, patient, procedures with all their children (one
-    # query: registry.selectors.patient_timeline), session renewal (3)
+    # query: outcomes.selectors.patient_timeline), session renewal (3)
     with django_assert_num_queries(9):
         response = client.get(reverse("patient_detail", args=[patient_a.pk]))
 

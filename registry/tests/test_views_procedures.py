@@ -6,9 +6,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
+from core.web import STALE_MESSAGE
 from registry.models import Procedure, Screw
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.views import STALE_MESSAGE
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The demo cohort reproduces REFERENCE.md section 6, computed here straight from the tables."""
+"""The demo cohort reproduces docs/reference.md (its last section), computed here straight from the tables."""
 
 import statistics
 from collections import Counter

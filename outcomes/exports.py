@@ -34,10 +34,9 @@ from django.db.models.functions import Coalesce
 
 from outcomes.models import MSTS_FIELDS, Encounter
 from registry.models import Procedure, Screw
+from registry.vocabulary import age_label
 
 CHUNK_SIZE = 2000
-AGE_CAP = 90  # Safe Harbor: ages over 89 are aggregated into one "90+" category
-
 # Columns read from the database: (output name, ORM path from Encounter).
 _SOURCE = [
     ("study_id", "procedure__patient__study_id"),
@@ -149,14 +148,6 @@ def export_queryset(encounters: QuerySet[Encounter]) -> QuerySet:
         .order_by("procedure__patient__study_id", F("procedure__date"), "procedure_id", "date", "id")
         .values(*[path for _, path in _SOURCE])
     )
-
-
-def age_label(birth_date: date | None, day: date | None) -> int | str | None:
-    """Full years of age on ``day``, or "90+" from 90 on; None without both dates."""
-    if birth_date is None or day is None:
-        return None
-    years = day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
-    return "90+" if years >= AGE_CAP else years
 
 
 def _days(day: date | None, index: date | None) -> int | None:

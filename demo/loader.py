@@ -1,14 +1,14 @@
-"""Loading the synthetic demo cohort (registry.demo_data) through the services."""
+"""Loading the synthetic demo cohort (demo.data) through the services."""
 
 import datetime
 from decimal import Decimal
 
 from django.db import transaction
 
+from demo.data import PATIENTS
 from outcomes import services as outcome_services
 from outcomes.models import MSTS_FIELDS, EncounterKind
 from registry import services
-from registry.demo_data import PATIENTS
 from registry.models import Patient, Site
 
 DEMO_SITE_CODE = "DEMO"

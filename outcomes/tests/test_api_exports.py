@@ -6,7 +6,7 @@ import json
 import pytest
 from django.http import StreamingHttpResponse
 
-from registry import exports
+from outcomes import exports
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 from registry.tests.test_api_support import client_for
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from registry.demo import DEMO_SITE_CODE, RealPatientsPresent, demo_cohort_load
+from demo.loader import DEMO_SITE_CODE, RealPatientsPresent, demo_cohort_load
 
 
 class Command(BaseCommand):

@@ -1,4 +1,4 @@
-"""registry.selectors.patient_timeline builds the page's instances from one query: they must be
+"""outcomes.selectors.patient_timeline builds the page's instances from one query: they must be
 what the ORM itself reads, field for field and type for type."""
 
 import datetime
@@ -8,8 +8,8 @@ import pytest
 
 from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure
+from outcomes.selectors import patient_timeline
 from registry.models import Screw
-from registry.selectors import patient_timeline
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db

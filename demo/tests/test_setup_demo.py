@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from registry.management.commands import setup_demo
+from demo.management.commands import setup_demo
 from registry.models import Patient
 from registry.tests.factories import PatientFactory
 

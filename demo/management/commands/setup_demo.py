@@ -4,9 +4,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo.loader import DEMO_SITE_CODE, demo_cohort_load
 from registry import services
 from registry.choices import Role
-from registry.demo import DEMO_SITE_CODE, demo_cohort_load
 from registry.models import Patient, Site
 
 ACCOUNTS_FILE = settings.LOCAL_DIR / "demo-accounts.txt"

@@ -1,5 +1,9 @@
-"""What every service shares: validation, optimistic locking, audit context and the
-stats refresh that follows a committed change of clinical data."""
+"""What every service shares: validation, optimistic locking, audit context, and the news that
+clinical data changed, sent once the change commits.
+
+The apps above the one that writes learn of a change through ``clinical_data_committed`` (the
+analysis app refreshes its statistics); a writing app never imports them.
+"""
 
 import contextlib
 from collections.abc import Iterable
@@ -7,6 +11,10 @@ from collections.abc import Iterable
 import pghistory
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
+from django.dispatch import Signal
+
+# Sent (without arguments) after a transaction that changed clinical data has committed.
+clinical_data_committed = Signal()
 
 
 class StaleEditError(Exception):
@@ -88,7 +96,9 @@ def assign(instance: models.Model, data: dict, *, allowed: Iterable[str]) -> lis
 
 
 def clinical_data_changed() -> None:
-    """Schedules a refresh of the cohort statistics once the current transaction commits."""
-    from analysis.services import stats_refresh_schedule
+    """Announces ``clinical_data_committed`` once the current transaction commits (never if it rolls back)."""
+    transaction.on_commit(_announce_commit)
 
-    transaction.on_commit(stats_refresh_schedule)
+
+def _announce_commit() -> None:
+    clinical_data_committed.send(sender=None)
