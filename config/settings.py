@@ -49,10 +49,36 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+# Keys published somewhere (.env.example, Django's startproject) that a deployment might keep.
+_PLACEHOLDER_KEY_PREFIXES = ("change-me", "django-insecure-")
+
+
+def _weak_secret_key(key: str) -> str | None:
+    """Why a key is unfit for production, or None (never says the key itself)."""
+    if key.lower().startswith(_PLACEHOLDER_KEY_PREFIXES):
+        return "is a known placeholder"
+    if len(key) < 50:
+        return "is shorter than 50 characters"
+    if len(set(key)) < 5:
+        return "has fewer than 5 different characters"
+    return None
+
+
+def _checked_secret_key(key: str) -> str:
+    why = None if env_bool("DEBUG", False) else _weak_secret_key(key)
+    if why:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY {why}: set a random key of at least 50 characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'."
+        )
+    return key
+
+
 def _secret_key() -> str:
-    """SECRET_KEY, or the checkout's own development key, made by the commands (ensure_started)."""
+    """SECRET_KEY, or the checkout's own development key, made by the commands (ensure_started).
+    With DEBUG off a placeholder, short or repetitive key stops the start."""
     if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
+        return _checked_secret_key(os.environ["SECRET_KEY"])
     if not env_bool("ALLOW_LOCAL_SECRET_KEY", True):
         raise ImproperlyConfigured("SECRET_KEY must be set when ALLOW_LOCAL_SECRET_KEY=0.")
     try:
@@ -64,7 +90,7 @@ def _secret_key() -> str:
             f"SECRET_KEY is unset and {embedded_db.SECRET_KEY_FILE} does not exist yet: set SECRET_KEY, or run "
             "the project through its commands (make run, make test, python manage.py ...), which make one."
         )
-    return key
+    return _checked_secret_key(key)
 
 
 DEBUG = env_bool("DEBUG", False)
