@@ -11,9 +11,12 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 from scipy.stats import t as t_distribution
 
+from outcomes.msts import DOMAIN_MAX, MSTS_MAX
+from registry.vocabulary import PSFS, SACROPLASTY, TREATMENT_SHORT_LABELS
+
 TREATMENT_STYLE = {
-    "psfs": {"label": "PSFS", "colour": "#1b5e9f", "dash": ""},
-    "sacroplasty": {"label": "Sacroplasty", "colour": "#c2571a", "dash": "6 4"},
+    PSFS: {"label": TREATMENT_SHORT_LABELS[PSFS], "colour": "#1b5e9f", "dash": ""},
+    SACROPLASTY: {"label": TREATMENT_SHORT_LABELS[SACROPLASTY], "colour": "#c2571a", "dash": "6 4"},
 }
 WIDTH, HEIGHT = 560, 300
 MARGIN = {"left": 52, "right": 16, "top": 28, "bottom": 44}
@@ -108,8 +111,8 @@ def slope_chart(groups: dict, *, title: str) -> SafeString:
     """
     if not any(group.get("pairs") or (group.get("post") or {}).get("mean") is not None for group in groups.values()):
         return _empty(title, "Not enough data: no patient with baseline and follow-up totals.")
-    frame = _Frame((0, 1), (0, 30))
-    body = [*_y_axis(frame, range(0, 31, 5), "MSTS total (0-30)"), *_legend(list(groups))]
+    frame = _Frame((0, 1), (0, MSTS_MAX))
+    body = [*_y_axis(frame, range(0, MSTS_MAX + 1, 5), f"MSTS total (0-{MSTS_MAX})"), *_legend(list(groups))]
     body += _x_axis(frame, [(0.12, "Pre-operative"), (0.88, "Final follow-up")], "")
     for offset, (treatment, group) in zip((-0.03, 0.03), groups.items(), strict=False):
         style = TREATMENT_STYLE[treatment]
@@ -132,7 +135,7 @@ def slope_chart(groups: dict, *, title: str) -> SafeString:
             points.append((x, frame.y(summary["mean"])))
             ci = mean_ci(summary["mean"], summary.get("sd"), summary.get("n", 0))
             if ci:
-                low, high = frame.y(max(ci[0], 0)), frame.y(min(ci[1], 30))
+                low, high = frame.y(max(ci[0], 0)), frame.y(min(ci[1], MSTS_MAX))
                 stroke = f'stroke="{style["colour"]}"'
                 body.append(f'<line x1="{x}" y1="{low}" x2="{x}" y2="{high}" {stroke} stroke-width="2"/>')
                 body.append(f'<line x1="{x - 5}" y1="{low}" x2="{x + 5}" y2="{low}" {stroke}/>')
@@ -148,11 +151,11 @@ def slope_chart(groups: dict, *, title: str) -> SafeString:
 
 
 def domain_profile(groups: dict, domains: Sequence[tuple[str, str]], *, title: str) -> SafeString:
-    """Mean score per MSTS domain (0-5): pre-operative (light) and final (solid) per treatment."""
+    """Mean score per MSTS domain (0-DOMAIN_MAX): pre-operative (light) and final (solid) per treatment."""
     if not any((group.get("msts_post") or {}).get(key) is not None for group in groups.values() for key, _ in domains):
         return _empty(title, "Not enough data: no scored follow-up.")
-    frame = _Frame((0, len(domains)), (0, 5))
-    body = [*_y_axis(frame, range(0, 6), "Mean score (0-5)"), *_legend(list(groups))]
+    frame = _Frame((0, len(domains)), (0, DOMAIN_MAX))
+    body = [*_y_axis(frame, range(0, DOMAIN_MAX + 1), f"Mean score (0-{DOMAIN_MAX})"), *_legend(list(groups))]
     body += _x_axis(frame, [(i + 0.5, label) for i, (_, label) in enumerate(domains)], "")
     bar = 0.18
     for i, (key, label) in enumerate(domains):

@@ -8,29 +8,14 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from analysis import charts
+from outcomes.msts import DOMAINS, TOTAL_KEY, TOTAL_LABEL
+from registry.vocabulary import PSFS, SACROPLASTY, STRATA, STRATUM_LABELS, TREATMENTS
+from registry.vocabulary import TREATMENT_SHORT_LABELS as TREATMENT_LABELS
 
-TREATMENTS = ("psfs", "sacroplasty")
-TREATMENT_LABELS = {"psfs": "PSFS", "sacroplasty": "Sacroplasty"}
-STRATA = ("pathological", "impending")
-STRATUM_LABELS = {"pathological": "Pathological fractures", "impending": "Impending fractures"}
-MEASURES = [
-    ("total", "Total (0-30)"),
-    ("pain", "Pain"),
-    ("function", "Function"),
-    ("emotional_acceptance", "Emotional acceptance"),
-    ("supports", "Use of supports"),
-    ("walking", "Walking ability"),
-    ("gait", "Gait"),
-]
+# (stats-document key, label) of the total and each MSTS domain, in order.
+MEASURES = [(TOTAL_KEY, TOTAL_LABEL), *((domain.key, domain.label) for domain in DOMAINS)]
 # Axis labels of the domain profile, short enough to sit side by side.
-SHORT_DOMAIN_LABELS = [
-    ("pain", "Pain"),
-    ("function", "Function"),
-    ("emotional_acceptance", "Emotion"),
-    ("supports", "Supports"),
-    ("walking", "Walking"),
-    ("gait", "Gait"),
-]
+SHORT_DOMAIN_LABELS = [(domain.key, domain.short_label) for domain in DOMAINS]
 NARCOTICS = ("decreased", "stable", "increased", "not_recorded")
 CANCERS = [("multiple_myeloma", "Multiple myeloma"), ("liver", "Liver"), ("renal", "Renal"), ("other", "Other primary")]
 
@@ -126,11 +111,8 @@ def msts_table(document: dict, stratum: str) -> Table:
         f"{STRATUM_LABELS[stratum]}: MSTS before and after, ANCOVA",
         [
             "Measure",
-            "PSFS pre",
-            "PSFS post",
-            "Sacroplasty pre",
-            "Sacroplasty post",
-            "Adjusted difference (PSFS - sacroplasty)",
+            *(f"{TREATMENT_LABELS[t]} {phase}" for t in TREATMENTS for phase in ("pre", "post")),
+            f"Adjusted difference ({TREATMENT_LABELS[PSFS]} - {TREATMENT_LABELS[SACROPLASTY].lower()})",
             "95% CI",
             "p",
             "n",
@@ -142,10 +124,7 @@ def msts_table(document: dict, stratum: str) -> Table:
         table.rows.append(
             [
                 label,
-                fmt(_get(groups, "psfs", "msts_pre", key)),
-                fmt(_get(groups, "psfs", "msts_post", key)),
-                fmt(_get(groups, "sacroplasty", "msts_pre", key)),
-                fmt(_get(groups, "sacroplasty", "msts_post", key)),
+                *(fmt(_get(groups, t, phase, key)) for t in TREATMENTS for phase in ("msts_pre", "msts_post")),
                 fmt(result.get("difference")),
                 ci,
                 fmt_p(result.get("p_value")),

@@ -16,15 +16,22 @@ from psycopg import sql
 
 from analysis.models import RefreshState, Snapshot
 from analysis.stats import MEASURES, Cohort
-from outcomes.models import MSTS_DOMAINS, Complication, ComplicationKind, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.models import Complication, ComplicationKind, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.msts import DOMAINS, TOTAL_KEY
 from registry.models import Patient, Procedure
 
 # Document key of each measure -> Encounter column.
-MEASURE_COLUMNS = {"total": "msts_total", **{key: field for field, key, _ in MSTS_DOMAINS}}
+MEASURE_COLUMNS = {TOTAL_KEY: "msts_total", **{domain.key: domain.field for domain in DOMAINS}}
 CODE_COLUMNS = ("treatment", "fracture_status", "sex", "primary_cancer", "ablation", "narcotic_change")
 COMPLICATION_KINDS = tuple(ComplicationKind.values)
 REFRESH_RUNNING_AT_MOST_SECONDS = 600
 ROW_HASH = "row_hash"
+
+
+def age_years_sql(day: sql.Composable, birth_date: sql.Composable) -> sql.Composed:
+    """Full years of age on ``day`` in SQL, so that no birth date leaves the database; it counts as
+    registry.vocabulary.age_years does (a test holds them to each other on the edge dates)."""
+    return sql.SQL("EXTRACT(YEAR FROM age({}, {}))::int").format(day, birth_date)
 
 
 def _cohort_query() -> sql.Composed:
@@ -65,7 +72,7 @@ def _cohort_query() -> sql.Composed:
             SELECT procedure_id, {complication_counts} FROM {complication} GROUP BY procedure_id
         )
         SELECT p.site_id, p.sex, p.primary_cancer,
-               EXTRACT(YEAR FROM age(idx.date, p.birth_date))::int AS age,
+               {age} AS age,
                idx.treatment, idx.fracture_status, idx.ablation,
                COALESCE(idx.prior_local_radiation::int, 0) AS prior_local_radiation,
                (EXTRACT(YEAR FROM idx.date) * 12 + EXTRACT(MONTH FROM idx.date) - 1)::int AS index_month,
@@ -88,6 +95,7 @@ def _cohort_query() -> sql.Composed:
         secondary=sql.Identifier(SecondaryProcedure._meta.db_table),
         complication=sql.Identifier(Complication._meta.db_table),
         patient=sql.Identifier(Patient._meta.db_table),
+        age=age_years_sql(sql.SQL("idx.date"), sql.SQL("p.birth_date")),
         followup=sql.Literal(EncounterKind.FOLLOWUP.value),
         baseline=sql.Literal(EncounterKind.BASELINE.value),
         complication_counts=sql.SQL(", ").join(complication_counts),

@@ -16,12 +16,12 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-TREATMENTS = ("psfs", "sacroplasty")
-STRATA = ("pathological", "impending")
-# Stats-document keys of the MSTS domains, in the order of docs/reference.md, "MSTS score".
-DOMAINS = ("pain", "function", "emotional_acceptance", "supports", "walking", "gait")
-MEASURES = ("total", *DOMAINS)
-MSTS_MAX = 30
+from outcomes.msts import DOMAIN_KEYS as DOMAINS
+from outcomes.msts import TOTAL_KEY, msts_percent_exact
+from registry.vocabulary import PSFS, SACROPLASTY, STRATA, TREATMENTS
+
+# Stats-document keys of the total and the MSTS domains (outcomes.msts), in order.
+MEASURES = (TOTAL_KEY, *DOMAINS)
 NARCOTIC_CHANGES = ("decreased", "stable", "increased")
 NAMED_CANCERS = ("multiple_myeloma", "liver", "renal")  # Table 1 rows; every other primary is "other"
 ABLATIONS = ("rfa", "cryo", "microwave")
@@ -167,8 +167,8 @@ def msts_means(pre: Mapping[str, np.ndarray], post: Mapping[str, np.ndarray]) ->
 
 
 def improvement_pct(pre_total: np.ndarray, post_total: np.ndarray) -> dict:
-    """Mean and SD (ddof=1) of (post - pre) / 30 * 100, over the patients with both totals."""
-    return mean_sd((np.asarray(post_total, float) - np.asarray(pre_total, float)) / MSTS_MAX * 100)
+    """Mean and SD (ddof=1) of (post - pre) as a percentage of MSTS_MAX, over the patients with both totals."""
+    return mean_sd(msts_percent_exact(np.asarray(post_total, float) - np.asarray(pre_total, float)))
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray) -> list[dict]:
@@ -220,7 +220,7 @@ def ancova(post: np.ndarray, pre: np.ndarray, is_psfs: np.ndarray) -> dict:
     n_psfs = int(np.count_nonzero(psfs))
     if n_psfs == 0 or n_psfs == n:
         return _ancova_null(
-            n, f"not enough data: needs patients of both treatments (psfs {n_psfs}, sacroplasty {n - n_psfs})"
+            n, f"not enough data: needs patients of both treatments ({PSFS} {n_psfs}, {SACROPLASTY} {n - n_psfs})"
         )
     if n < ANCOVA_MIN_N:
         return _ancova_null(n, f"not enough data: {n} patients with both scores, {ANCOVA_MIN_N} needed")
@@ -253,7 +253,7 @@ def ancova(post: np.ndarray, pre: np.ndarray, is_psfs: np.ndarray) -> dict:
 
 def stratum_ancova(cohort: Cohort) -> dict:
     """ANCOVA of each measure within one stratum."""
-    is_psfs = cohort["treatment"] == "psfs"
+    is_psfs = cohort["treatment"] == PSFS
     return {measure: ancova(cohort[f"post_{measure}"], cohort[f"pre_{measure}"], is_psfs) for measure in MEASURES}
 
 

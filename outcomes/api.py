@@ -40,7 +40,6 @@ from core.rest import (
 )
 from outcomes import exports, selectors, services
 from outcomes.models import (
-    MSTS_FIELDS,
     Complication,
     ComplicationKind,
     Encounter,
@@ -49,6 +48,7 @@ from outcomes.models import (
     SecondaryProcedure,
     SecondaryProcedureKind,
 )
+from outcomes.msts import DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX
 from registry.permissions import RegistryAccess, may_see_phi
 from registry.selectors import procedures_visible_to
 
@@ -60,7 +60,7 @@ class EncounterSerializer(serializers.ModelSerializer):
         read_only=True, allow_null=True, help_text="Sum of the six domains; null unless all six are scored."
     )
     msts_percent = serializers.FloatField(
-        read_only=True, allow_null=True, help_text="msts_total / 30 * 100, one decimal."
+        read_only=True, allow_null=True, help_text=f"msts_total / {MSTS_MAX} * 100, one decimal."
     )
 
     class Meta:
@@ -82,9 +82,17 @@ class EncounterSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-def _msts_input(label: str):
+_MSTS_LABELS = {domain.field: domain.label.lower() for domain in DOMAINS}
+
+
+def _msts_input(field: str):
     return Integer(
-        min_value=0, max_value=5, required=False, allow_null=True, default=None, help_text=f"MSTS {label}, 0-5."
+        min_value=0,
+        max_value=DOMAIN_MAX,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=f"MSTS {_MSTS_LABELS[field]}, 0-{DOMAIN_MAX}.",
     )
 
 
@@ -95,12 +103,12 @@ class EncounterWriteSerializer(ChangeReasonMixin, serializers.Serializer):
     kind = serializers.ChoiceField(
         choices=EncounterKind.choices, help_text="baseline: on or before the procedure date; followup: after it."
     )
-    msts_pain = _msts_input("pain")
-    msts_function = _msts_input("function")
-    msts_emotional_acceptance = _msts_input("emotional acceptance")
-    msts_supports = _msts_input("use of supports")
-    msts_walking = _msts_input("walking ability")
-    msts_gait = _msts_input("gait")
+    msts_pain = _msts_input("msts_pain")
+    msts_function = _msts_input("msts_function")
+    msts_emotional_acceptance = _msts_input("msts_emotional_acceptance")
+    msts_supports = _msts_input("msts_supports")
+    msts_walking = _msts_input("msts_walking")
+    msts_gait = _msts_input("msts_gait")
     narcotic_change = serializers.ChoiceField(
         choices=NarcoticChange.choices,
         required=False,

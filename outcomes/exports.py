@@ -32,7 +32,8 @@ from decimal import Decimal
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from outcomes.models import MSTS_FIELDS, Encounter
+from outcomes.models import Encounter
+from outcomes.msts import MSTS_FIELDS, msts_percent
 from registry.models import Procedure, Screw
 from registry.vocabulary import age_label
 
@@ -155,11 +156,10 @@ def _days(day: date | None, index: date | None) -> int | None:
 
 
 def _common(raw: dict) -> dict:
-    total = raw["msts_total"]
     return {
         "age_at_index": age_label(raw["procedure__patient__birth_date"], raw["index_date"]),
         "is_index_procedure": raw["procedure__date"] == raw["index_date"],
-        "msts_percent": None if total is None else round(total / 30 * 100, 1),
+        "msts_percent": msts_percent(raw["msts_total"]),
     }
 
 

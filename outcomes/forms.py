@@ -2,25 +2,34 @@
 
 from django import forms
 
-from outcomes.models import MSTS_DESCRIPTORS, MSTS_DOMAINS, Complication, Encounter, SecondaryProcedure
+from outcomes.models import Complication, Encounter, SecondaryProcedure
+from outcomes.msts import DOMAIN_COUNT, DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX, msts_percent
 from registry.forms import DateInput, ServiceForm
 
 NOT_SCORED = ""
 
 
-def msts_choices(field: str) -> list[tuple[str, str]]:
+def msts_choices(descriptors: dict[int, str]) -> list[tuple[str, str]]:
     """Scores 0-5 with the descriptors of the odd scores (and 0); 4 and 2 are the in-between values.
 
     A last choice leaves the domain unscored (the total is then undefined).
     """
-    descriptors = MSTS_DESCRIPTORS[field]
-    return [*[(str(score), descriptors.get(score, "in between")) for score in range(6)], (NOT_SCORED, "Not scored")]
+    return [
+        *[(str(score), descriptors.get(score, "in between")) for score in range(DOMAIN_MAX + 1)],
+        (NOT_SCORED, "Not scored"),
+    ]
 
 
 class EncounterForm(ServiceForm):
+    # For the page: the scale of a domain, the total's maximum and the domain count (the running
+    # total's script reads the last two from the page).
+    msts_domain_max = DOMAIN_MAX
+    msts_max = MSTS_MAX
+    msts_domain_count = DOMAIN_COUNT
+
     class Meta:
         model = Encounter
-        fields = ["date", "kind", *[field for field, _, _ in MSTS_DOMAINS], "narcotic_change", "opioid_mme_per_day"]
+        fields = ["date", "kind", *MSTS_FIELDS, "narcotic_change", "opioid_mme_per_day"]
         widgets = {
             "date": DateInput,
             "kind": forms.RadioSelect(attrs={"data-encounter-kind": ""}),
@@ -30,14 +39,14 @@ class EncounterForm(ServiceForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for field, _, label in MSTS_DOMAINS:
-            self.fields[field] = forms.TypedChoiceField(
-                label=label,
-                choices=msts_choices(field),
+        for domain in DOMAINS:
+            self.fields[domain.field] = forms.TypedChoiceField(
+                label=domain.label,
+                choices=msts_choices(domain.descriptors),
                 coerce=int,
                 empty_value=None,
                 required=False,
-                widget=forms.RadioSelect(attrs={"data-msts-domain": field}),
+                widget=forms.RadioSelect(attrs={"data-msts-domain": domain.field}),
             )
         self.fields["kind"].choices = [c for c in self.fields["kind"].choices if c[0]]
         self.fields["narcotic_change"].choices = [("", "Not recorded"), *self.fields["narcotic_change"].choices[1:]]
@@ -50,22 +59,22 @@ class EncounterForm(ServiceForm):
         return data
 
     def msts_fields(self):
-        return [self[field] for field, _, _ in MSTS_DOMAINS]
+        return [self[field] for field in MSTS_FIELDS]
 
     def running_total(self) -> tuple[int | None, float | None, int]:
         """Total, percent and number of domains scored, from what the form holds (server-side first paint)."""
         scores = []
-        for field, _, _ in MSTS_DOMAINS:
+        for field in MSTS_FIELDS:
             value = self[field].value()
             if value not in (None, NOT_SCORED):
                 try:
                     scores.append(int(value))
                 except (TypeError, ValueError):
                     continue
-        if len(scores) < len(MSTS_DOMAINS):
+        if len(scores) < DOMAIN_COUNT:
             return None, None, len(scores)
         total = sum(scores)
-        return total, round(total / 30 * 100, 1), len(scores)
+        return total, msts_percent(total), len(scores)
 
 
 class SecondaryProcedureForm(ServiceForm):

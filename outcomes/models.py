@@ -3,41 +3,22 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Case, F, Q, When
 
+from outcomes import msts
 from registry.models import Procedure, VersionedModel, audited, validate_not_future
 
-# (field name, domain key of the stats document, label); the order of docs/reference.md, "MSTS score".
-MSTS_DOMAINS = [
-    ("msts_pain", "pain", "Pain"),
-    ("msts_function", "function", "Function"),
-    ("msts_emotional_acceptance", "emotional_acceptance", "Emotional acceptance"),
-    ("msts_supports", "supports", "Use of supports"),
-    ("msts_walking", "walking", "Walking ability"),
-    ("msts_gait", "gait", "Gait"),
-]
-MSTS_FIELDS = [field for field, _, _ in MSTS_DOMAINS]
-
-# Descriptors of the odd scores (Enneking 1993); 4 and 2 are the in-between values.
-MSTS_DESCRIPTORS = {
-    "msts_pain": {5: "None", 3: "Modest, non-disabling", 1: "Moderate, disabling", 0: "Severe, disabling"},
-    "msts_function": {
-        5: "No restriction",
-        3: "Recreational restriction",
-        1: "Partial occupational restriction",
-        0: "Total occupational restriction",
-    },
-    "msts_emotional_acceptance": {5: "Enthused", 3: "Satisfied", 1: "Accepts", 0: "Dislikes"},
-    "msts_supports": {5: "None", 3: "Brace", 1: "One cane or crutch", 0: "Two canes or crutches"},
-    "msts_walking": {5: "Unlimited", 3: "Limited", 1: "Inside only", 0: "Unable without help"},
-    "msts_gait": {5: "Normal", 3: "Minor cosmetic change", 1: "Major cosmetic change", 0: "Major handicap"},
-}
+# The MSTS vocabulary is defined in outcomes.msts; these names stay importable from here:
+# the field names, and (field name, stats-document key, label) of each domain in order.
+MSTS_FIELDS = msts.MSTS_FIELDS
+MSTS_DOMAINS = [(domain.field, domain.key, domain.label) for domain in msts.DOMAINS]
+_MSTS_LABELS = {domain.field: domain.label for domain in msts.DOMAINS}
 
 
-def _msts_field(label: str):
+def _msts_field(field: str):
     return models.PositiveSmallIntegerField(
-        label,
+        _MSTS_LABELS[field],
         null=True,
         blank=True,
-        validators=[MinValueValidator(0), MaxValueValidator(5)],
+        validators=[MinValueValidator(0), MaxValueValidator(msts.DOMAIN_MAX)],
     )
 
 
@@ -80,12 +61,12 @@ class Encounter(VersionedModel):
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="encounters")
     date = models.DateField(validators=[validate_not_future])
     kind = models.CharField(max_length=8, choices=EncounterKind.choices)
-    msts_pain = _msts_field("Pain")
-    msts_function = _msts_field("Function")
-    msts_emotional_acceptance = _msts_field("Emotional acceptance")
-    msts_supports = _msts_field("Use of supports")
-    msts_walking = _msts_field("Walking ability")
-    msts_gait = _msts_field("Gait")
+    msts_pain = _msts_field("msts_pain")
+    msts_function = _msts_field("msts_function")
+    msts_emotional_acceptance = _msts_field("msts_emotional_acceptance")
+    msts_supports = _msts_field("msts_supports")
+    msts_walking = _msts_field("msts_walking")
+    msts_gait = _msts_field("msts_gait")
     # The database computes the total, so no path can store one that disagrees with its domains.
     msts_total = models.GeneratedField(
         expression=Case(
@@ -122,7 +103,8 @@ class Encounter(VersionedModel):
         constraints = [
             *[
                 models.CheckConstraint(
-                    condition=Q(**{f"{field}__isnull": True}) | Q(**{f"{field}__gte": 0, f"{field}__lte": 5}),
+                    condition=Q(**{f"{field}__isnull": True})
+                    | Q(**{f"{field}__gte": 0, f"{field}__lte": msts.DOMAIN_MAX}),
                     name=f"encounter_{field}_0_5",
                 )
                 for field in MSTS_FIELDS
@@ -148,8 +130,7 @@ class Encounter(VersionedModel):
 
     @property
     def msts_percent(self) -> float | None:
-        total = self.computed_msts_total
-        return None if total is None else round(total / 30 * 100, 1)
+        return msts.msts_percent(self.computed_msts_total)
 
     @property
     def computed_msts_total(self) -> int | None:

@@ -5,6 +5,8 @@ The values are fixed by the REST contract: other systems store them.
 
 from django.db import models
 
+from registry import vocabulary
+
 
 class Sex(models.TextChoices):
     MALE = "male", "Male"
@@ -23,14 +25,16 @@ class PrimaryCancer(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Treatments and fracture statuses are shared with the pure statistics: their codes and labels are
+# defined in registry.vocabulary (tests pin that these choices list them all, in its order).
 class Treatment(models.TextChoices):
-    PSFS = "psfs", "PSFS (screw fixation with sacroplasty)"
-    SACROPLASTY = "sacroplasty", "Sacroplasty alone"
+    PSFS = vocabulary.PSFS, vocabulary.TREATMENT_LABELS[vocabulary.PSFS]
+    SACROPLASTY = vocabulary.SACROPLASTY, vocabulary.TREATMENT_LABELS[vocabulary.SACROPLASTY]
 
 
 class FractureStatus(models.TextChoices):
-    PATHOLOGICAL = "pathological", "Pathological fracture"
-    IMPENDING = "impending", "Impending fracture"
+    PATHOLOGICAL = vocabulary.PATHOLOGICAL, vocabulary.FRACTURE_STATUS_LABELS[vocabulary.PATHOLOGICAL]
+    IMPENDING = vocabulary.IMPENDING, vocabulary.FRACTURE_STATUS_LABELS[vocabulary.IMPENDING]
 
 
 class Ablation(models.TextChoices):

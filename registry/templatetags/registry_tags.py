@@ -1,11 +1,12 @@
-"""Template helpers of the staff pages: de-identified dates and ages, MSTS display, lockout minutes."""
+"""Template helpers of the staff pages: de-identified dates and ages, MSTS display, treatment names,
+lockout minutes."""
 
 import datetime
 
 from django import template
 from django.utils import timezone
 
-from registry.vocabulary import age_label
+from registry.vocabulary import TREATMENT_SHORT_LABELS, age_label
 
 register = template.Library()
 
@@ -27,6 +28,12 @@ def when(context, day: datetime.date | None) -> str:
 def deidentified_age(patient, index_date: datetime.date | None = None) -> str:
     """Age in full years at the index procedure (today when there is none), '90+' from 90 on."""
     return str(age_label(patient.birth_date, index_date or timezone.localdate()))
+
+
+@register.filter
+def treatment_short(code: str | None) -> str:
+    """The short name of a treatment code ("PSFS", "Sacroplasty"), as the tables show it; "—" without one."""
+    return TREATMENT_SHORT_LABELS.get(code or "", "—")
 
 
 @register.filter

@@ -4,9 +4,14 @@
   "use strict";
 
   // --- MSTS running total -------------------------------------------------------------
+  // The maximum total and the number of domains come from the page, which renders them from the
+  // server's one definition of the score.
   function mstsTotal(form) {
     var output = form.querySelector("[data-msts-total]");
     if (!output) return;
+    var max = Number(output.getAttribute("data-msts-max"));
+    var count = Number(output.getAttribute("data-msts-domains"));
+    if (!max || !count) return;  // leave the server's text as it is
     var domains = {};
     form.querySelectorAll("input[data-msts-domain]").forEach(function (input) {
       var name = input.getAttribute("data-msts-domain");
@@ -16,12 +21,12 @@
     });
     var names = Object.keys(domains);
     var scored = names.filter(function (name) { return domains[name] !== null; });
-    if (names.length && scored.length === names.length) {
+    if (scored.length === count) {
       var total = scored.reduce(function (sum, name) { return sum + domains[name]; }, 0);
-      var percent = (Math.round((total / 30) * 1000) / 10).toFixed(1);
-      output.textContent = "Total: " + total + " / 30 (" + percent + "%)";
+      var percent = (Math.round((total / max) * 1000) / 10).toFixed(1);
+      output.textContent = "Total: " + total + " / " + max + " (" + percent + "%)";
     } else {
-      output.textContent = "Total: not defined (" + scored.length + " of " + names.length + " domains scored)";
+      output.textContent = "Total: not defined (" + scored.length + " of " + count + " domains scored)";
     }
   }
 
