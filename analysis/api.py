@@ -1,6 +1,6 @@
 """REST endpoints of the cohort statistics (docs/contract.md, "The stats document")."""
 
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 from analysis.selectors import refresh_state, snapshot_document_text, snapshot_latest
 from analysis.services import stats_refresh_schedule
 from registry.permissions import user_role
-from registry.selectors import sites_visible_to
+from registry.selectors import resolve_site
 
 NOT_COMPUTED = "The statistics have not been computed yet; a refresh runs every few minutes. Try again shortly."
 NO_SITE = "No site with this code among the sites you may see."
@@ -54,14 +54,11 @@ class StatsApi(APIView):
     )
     def get(self, request):
         _check_role(request.user)
-        site_id = None
-        code = request.query_params.get("site")
-        if code is not None:
-            site = sites_visible_to(request.user).filter(code=code.strip().upper()).first()
-            if site is None:
-                raise NotFound(NO_SITE)
-            site_id = site.pk
-        snapshot = snapshot_latest(site_id=site_id, with_document=False)
+        try:
+            site = resolve_site(request.user, request.query_params.get("site"))
+        except Http404:
+            raise NotFound(NO_SITE) from None
+        snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
         if snapshot is None:
             return Response(
                 {"detail": NOT_COMPUTED}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"}

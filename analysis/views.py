@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from analysis.dashboard import dashboard_tables, dashboard_view_model
 from analysis.selectors import refresh_state, snapshot_latest
 from registry.permissions import user_role
-from registry.selectors import sites_visible_to
+from registry.selectors import resolve_site, sites_visible_to
 
 
 def _scope(request):
@@ -25,12 +25,8 @@ def _scope(request):
     if user_role(request.user) is None:
         raise PermissionDenied("Your account has no registry role.")
     sites = list(sites_visible_to(request.user).only("id", "code", "name"))
-    code = request.GET.get("site", "").strip()
-    if not code:
-        return None, sites
-    site = next((s for s in sites if s.code == code.upper()), None)
-    if site is None:
-        raise Http404("No such site for you.")
+    # Any case; empty is the whole registry; an unknown or unseen code is a 404.
+    site = resolve_site(request.user, request.GET.get("site", "").strip() or None)
     return site, sites
 
 

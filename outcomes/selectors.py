@@ -40,7 +40,7 @@ class WorklistRow:
         return self.procedure.patient
 
 
-def worklist_for(user, *, today: datetime.date, site_id: int | None = None) -> list[WorklistRow]:
+def worklist_for(user, *, today: datetime.date, site: Site | None = None) -> list[WorklistRow]:
     """Follow-up visits due or overdue on ``today`` at the sites ``user`` may see, by site then urgency.
 
     One query whatever the number of patients: each recent procedure comes with its patient,
@@ -63,8 +63,8 @@ def worklist_for(user, *, today: datetime.date, site_id: int | None = None) -> l
         )
         .order_by()
     )
-    if site_id is not None:
-        procedures = procedures.filter(patient__site_id=site_id)
+    if site is not None:
+        procedures = procedures.filter(patient__site=site)
     rows = [
         WorklistRow(procedure, status)
         for procedure in procedures

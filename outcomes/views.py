@@ -19,8 +19,8 @@ from outcomes.models import Complication, Encounter, EncounterKind, SecondaryPro
 from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
 from registry.choices import Role
 from registry.models import Patient, Procedure, Screw
-from registry.permissions import may_see_phi, staff_view, user_role, writer_view
-from registry.selectors import patients_visible_to, procedures_visible_to, sites_visible_to
+from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
+from registry.selectors import patients_visible_to, procedures_visible_to, resolve_site, sites_visible_to
 
 
 def _timeline_url(procedure) -> str:
@@ -176,21 +176,17 @@ def worklist(request):
     if user_role(request.user) not in (Role.CLINICIAN, Role.ADMIN):
         raise PermissionDenied("The worklist is for staff who see patients.")
     sites = list(sites_visible_to(request.user))
-    try:
-        site_id = int(request.GET.get("site", ""))
-    except ValueError:
-        site_id = None
-    if site_id is not None and site_id not in {site.pk for site in sites}:
-        site_id = None
+    # ?site=<code>, any case; empty is "All my sites"; an unknown or unseen code is a 404
+    site = resolve_site(request.user, request.GET.get("site", "").strip() or None)
     today = timezone.localdate()
-    rows = selectors.worklist_for(request.user, today=today, site_id=site_id)
+    rows = selectors.worklist_for(request.user, today=today, site=site)
     return render(
         request,
         "outcomes/worklist.html",
         {
             "rows": rows,
             "sites": sites,
-            "site_id": site_id,
+            "chosen_site": site,
             "today": today,
             "phi": may_see_phi(request.user),
             "schedule": schedule.SCHEDULE,
@@ -234,7 +230,7 @@ def patient_detail(request, pk: int):
             "patient": patient,
             "timeline": timeline,
             "phi": phi,
-            "can_write": phi,
+            "can_write": site_rights(request.user, patient.site).write,
             "index_date": procedures[0].date if procedures else None,
         },
     )

@@ -188,13 +188,18 @@ class PatientSerializer(serializers.ModelSerializer):
 
 
 class SiteCodeField(serializers.SlugRelatedField):
-    """A site by its code; the code is checked as text before it reaches the database."""
+    """A site by its code, in any case (``mcw`` is MCW); the code is checked as text before it
+    reaches the database."""
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="code", queryset=Site.objects.all(), help_text="Site code.", **kwargs)
 
     def to_internal_value(self, data):
-        return super().to_internal_value(Text(max_length=16).run_validation(data))
+        code = Text(max_length=16).run_validation(data)
+        site = self.get_queryset().filter(code__iexact=code).first()
+        if site is None:
+            self.fail("does_not_exist", slug_name=self.slug_field, value=code)
+        return site
 
 
 class PatientWriteSerializer(serializers.Serializer):

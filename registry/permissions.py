@@ -3,8 +3,12 @@
 - clinician: reads and writes the patients of the sites they belong to, PHI included;
 - investigator: reads de-identified data of every site, writes nothing;
 - registry admin (or a superuser): everything.
+
+``site_rights(user, site)`` is the one decision; the other helpers and the gates below ask it.
+Writing is a right of its own, not a consequence of seeing PHI.
 """
 
+import dataclasses
 import functools
 
 from django.contrib.auth.decorators import login_required
@@ -28,20 +32,68 @@ def is_admin(user) -> bool:
     return user_role(user) == Role.ADMIN
 
 
-def may_see_phi(user) -> bool:
-    return user_role(user) in (Role.ADMIN, Role.CLINICIAN)
+@dataclasses.dataclass(frozen=True)
+class SiteRights:
+    """What a user may do with the records of one site."""
+
+    read: bool = False  # de-identified, at least
+    write: bool = False
+    phi: bool = False  # identifiers and exact dates
+
+
+NO_RIGHTS = SiteRights()
+_EVERYTHING = SiteRights(read=True, write=True, phi=True)
+
+# Per role: its rights at the sites it reaches, and whether it reaches every site (False: only the
+# sites the user belongs to). A role not listed, like no role or an inactive account, has none.
+_ROLE_RIGHTS: dict[str, tuple[SiteRights, bool]] = {
+    Role.ADMIN: (_EVERYTHING, True),
+    Role.INVESTIGATOR: (SiteRights(read=True), True),
+    Role.CLINICIAN: (_EVERYTHING, False),
+}
 
 
 def member_site_ids(user) -> set[int]:
+    """The ids of the sites ``user`` belongs to, read once per profile (a request's user), like its role."""
     profile = getattr(user, "staff", None)
-    return set(profile.sites.values_list("id", flat=True)) if profile else set()
+    if profile is None:
+        return set()
+    if not hasattr(profile, "_member_site_ids"):
+        profile._member_site_ids = frozenset(profile.sites.values_list("id", flat=True))
+    return set(profile._member_site_ids)
+
+
+def site_rights(user, site) -> SiteRights:
+    """What ``user`` may do with the records of ``site`` (a Site or its id).
+
+    ``site=None`` asks about the sites the user may read at all: the rights a page or a list already
+    scoped by ``readable_site_ids`` (``sites_visible_to``) may assume for every row it shows.
+    """
+    role = user_role(user)
+    if role not in _ROLE_RIGHTS:
+        return NO_RIGHTS
+    rights, every_site = _ROLE_RIGHTS[role]
+    if site is None or every_site:
+        return rights
+    site_id = site if isinstance(site, int) else site.pk
+    return rights if site_id in member_site_ids(user) else NO_RIGHTS
+
+
+def readable_site_ids(user) -> set[int] | None:
+    """The ids of the sites whose records ``user`` may read; None: every site."""
+    grant = _ROLE_RIGHTS.get(user_role(user))
+    if grant is None or not grant[0].read:
+        return set()
+    return None if grant[1] else member_site_ids(user)
+
+
+def may_see_phi(user) -> bool:
+    """PHI of the sites the user may read (lists and pages start from ``sites_visible_to``)."""
+    return site_rights(user, None).phi
 
 
 def can_write_site(user, site_id: int) -> bool:
-    role = user_role(user)
-    if role == Role.ADMIN:
-        return True
-    return role == Role.CLINICIAN and site_id in member_site_ids(user)
+    return site_rights(user, site_id).write
 
 
 def check_can_write_site(user, site_id: int) -> None:
@@ -77,7 +129,7 @@ def writer_view(view):
     @staff_view
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
-        if user_role(request.user) not in (Role.CLINICIAN, Role.ADMIN):
+        if not site_rights(request.user, None).write:
             raise PermissionDenied("Your role may not change registry records.")
         return view(request, *args, **kwargs)
 
@@ -99,8 +151,9 @@ class RegistryAccess(BasePermission):
             return False
         if request.method in SAFE_METHODS:
             return True
-        if role == Role.INVESTIGATOR:
+        if not site_rights(request.user, None).write:
             raise exceptions.PermissionDenied("Investigators have read-only access.")
         if getattr(view, "admin_only_writes", False) and role != Role.ADMIN:
             raise exceptions.PermissionDenied("Only registry admins may change sites.")
         return True
+

@@ -1,20 +1,38 @@
 """Reads scoped by the user's rights. Views and API views start from these, never from .objects."""
 
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.http import Http404
 
-from registry.choices import Role
 from registry.models import Patient, Procedure, Site
-from registry.permissions import may_see_phi, member_site_ids, user_role
+from registry.permissions import may_see_phi, readable_site_ids
+
+NO_SITE = "No site with this code among the sites you may see."
 
 
 def sites_visible_to(user) -> QuerySet[Site]:
-    """Admins and investigators see every site; a clinician the sites they belong to."""
-    role = user_role(user)
-    if role in (Role.ADMIN, Role.INVESTIGATOR):
-        return Site.objects.all()
-    if role == Role.CLINICIAN:
-        return Site.objects.filter(id__in=member_site_ids(user))
-    return Site.objects.none()
+    """The sites whose records ``user`` may read (``site_rights(user, site).read``): admins and
+    investigators every site, a clinician the sites they belong to."""
+    ids = readable_site_ids(user)
+    return Site.objects.all() if ids is None else Site.objects.filter(id__in=ids)
+
+
+def resolve_site(user, code: str | None) -> Site | None:
+    """The site a client names with ``?site=<code>``: None when no code is given, else the site among
+    those ``user`` may see whose code matches, whatever its case and surrounding spaces.
+
+    Raises Http404 for a code of no site or of a site the user may not see (an empty code too: the
+    web pages, where an empty value means "all sites", pass None for it). The API views answer the
+    same with DRF's NotFound(NO_SITE).
+    """
+    if code is None:
+        return None
+    code = str(code).strip()
+    if not code or len(code) > Site._meta.get_field("code").max_length or "\x00" in code:
+        raise Http404(NO_SITE)
+    site = sites_visible_to(user).filter(code__iexact=code).first()
+    if site is None:
+        raise Http404(NO_SITE)
+    return site
 
 
 def patients_visible_to(user) -> QuerySet[Patient]:
@@ -29,7 +47,7 @@ def procedures_visible_to(user) -> QuerySet[Procedure]:
 # --- Read helpers of the staff web pages ---------------------------------------------
 
 
-def patient_list_for(user, *, q: str = "", site_id: int | None = None, treatment: str = "", fracture_status: str = ""):
+def patient_list_for(user, *, q: str = "", site: Site | None = None, treatment: str = "", fracture_status: str = ""):
     """Patients ``user`` may see, with their site and index (first) procedure, filtered as the list asks.
 
     ``q`` matches a study id (part of it) or, for users who may see PHI, an exact MRN.
@@ -52,8 +70,8 @@ def patient_list_for(user, *, q: str = "", site_id: int | None = None, treatment
         if may_see_phi(user):
             match |= Q(mrn=term)
         patients = patients.filter(match)
-    if site_id is not None:
-        patients = patients.filter(site_id=site_id)
+    if site is not None:
+        patients = patients.filter(site=site)
     if treatment:
         patients = patients.filter(index_treatment=treatment)
     if fracture_status:

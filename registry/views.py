@@ -16,7 +16,7 @@ from registry import selectors, services
 from registry.choices import FractureStatus, Role, Treatment
 from registry.forms import PatientForm, ProcedureForm, screw_formset
 from registry.models import Patient, Procedure, Screw
-from registry.permissions import may_see_phi, staff_view, user_role, writer_view
+from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
 
 PATIENTS_PER_PAGE = 25
 
@@ -36,20 +36,14 @@ def home(request):
 # --- Patients ------------------------------------------------------------------------
 
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
 @staff_view
 def patient_list(request):
     user = request.user
     sites = list(selectors.sites_visible_to(user))
     filters = {
         "q": request.GET.get("q", "").strip(),
-        "site": _int_or_none(request.GET.get("site")),
+        # ?site=<code>, any case; empty is "All sites"; an unknown or unseen code is a 404
+        "site": selectors.resolve_site(user, request.GET.get("site", "").strip() or None),
         "treatment": request.GET.get("treatment", "") if request.GET.get("treatment") in Treatment.values else "",
         "fracture_status": request.GET.get("fracture_status", "")
         if request.GET.get("fracture_status") in FractureStatus.values
@@ -58,7 +52,7 @@ def patient_list(request):
     patients = selectors.patient_list_for(
         user,
         q=filters["q"],
-        site_id=filters["site"],
+        site=filters["site"],
         treatment=filters["treatment"],
         fracture_status=filters["fracture_status"],
     )
@@ -73,7 +67,7 @@ def patient_list(request):
             "treatments": Treatment.choices,
             "fracture_statuses": FractureStatus.choices,
             "phi": may_see_phi(user),
-            "can_write": user_role(user) in (Role.CLINICIAN, Role.ADMIN),
+            "can_write": site_rights(user, None).write,
         },
     )
 

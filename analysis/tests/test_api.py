@@ -53,6 +53,17 @@ def test_a_clinician_reads_the_document_of_their_own_site(client, personas, comp
 
 def test_a_site_code_is_case_insensitive(client, personas, computed):
     assert get(client, personas["bob"], STATS + "?site=sitea").json()["n_patients"] == 2
+    assert get(client, personas["ivy"], STATS + "?site=%20SiteB%20").json()["n_patients"] == 1
+
+
+@pytest.mark.parametrize("value", ["", "id of site A", "SITEA%00", "S" * 40])
+def test_a_blank_an_id_or_an_impossible_code_is_not_found(client, personas, computed, site_a, value):
+    value = str(site_a.pk) if value == "id of site A" else value
+
+    response = get(client, personas["root"], STATS + f"?site={value}")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": NO_SITE}
 
 
 @pytest.mark.parametrize(("name", "code"), [("alice", "SITEB"), ("charlie", "SITEA"), ("ivy", "NOPE")])

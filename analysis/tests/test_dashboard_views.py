@@ -65,6 +65,32 @@ def test_sites_scope_by_role(client, personas, snapshot):
     assert "SITEB · Site B hospital" in page
 
 
+def test_a_site_code_of_any_case_chooses_the_scope_and_shows_it_chosen(client, personas, snapshot):
+    client.force_login(personas["alice"])
+
+    response = client.get("/dashboard/", {"site": " sitea "})
+    every = client.get("/dashboard/", {"site": ""})
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response.context["site"].code == "SITEA"
+    assert '<option value="SITEA" selected>' in page
+    assert 'data-panel-url="/dashboard/panel?site=SITEA"' in page
+    assert (every.status_code, every.context["site"]) == (200, None)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("root", "NOPE"), ("alice", "siteb"), ("charlie", "SITEA"), ("ivy", "id of site A"), ("ivy", "SITEA\x00")],
+)
+def test_an_unknown_or_unseen_site_is_not_found_on_every_dashboard_url(client, personas, snapshot, site_a, name, value):
+    value = str(site_a.pk) if value == "id of site A" else value
+    client.force_login(personas[name])
+
+    for url in ("/dashboard/", "/dashboard/panel", "/dashboard/status", "/dashboard/stats.json"):
+        assert client.get(url, {"site": value}).status_code == 404, url
+
+
 def test_the_site_scope_shows_that_sites_numbers(client, personas, snapshot):
     client.force_login(personas["ivy"])
 

@@ -60,6 +60,22 @@ def test_it_creates_a_patient(personas, site_a):
     assert (patient.site, patient.mrn, patient.sex, patient.primary_cancer) == (site_a, "777", "male", "renal")
 
 
+@pytest.mark.parametrize("code", ["sitea", " SiteA "])
+def test_it_takes_a_site_code_in_any_case(personas, site_a, code):
+    response = client_for(personas["alice"]).post(URL, patient_body(code), format="json")
+
+    assert response.status_code == 201
+    assert response.json()["site"] == "SITEA"
+    assert Patient.objects.get().site == site_a
+
+
+def test_it_refuses_another_sites_code_in_any_case_as_another_site(personas):
+    response = client_for(personas["alice"]).post(URL, patient_body("siteb"), format="json")
+
+    assert response.status_code == 403
+    assert response.json() == {"detail": "You may not change records of this site."}
+
+
 def test_it_ignores_a_study_id_sent_by_the_client(personas):
     response = client_for(personas["alice"]).post(URL, patient_body("SITEA", study_id="SAC-99999"), format="json")
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from core.web import STALE_MESSAGE
 from outcomes.models import Encounter
 from registry.models import Patient
+from registry.permissions import SiteRights
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +123,35 @@ def test_the_list_filters_by_index_treatment_fracture_and_site(client, personas,
     assert listed(treatment="psfs") == [psfs.pk, at_b.pk]
     assert listed(treatment="sacroplasty") == [sacro.pk]
     assert listed(fracture_status="impending") == [sacro.pk]
-    assert listed(treatment="psfs", site=site_b.pk) == [at_b.pk]
+    assert listed(treatment="psfs", site="SITEB") == [at_b.pk]
+
+
+def test_the_list_takes_a_site_code_in_any_case_and_shows_it_chosen(client, personas, site_a, site_b):
+    at_a = PatientFactory(site=site_a)
+    at_b = PatientFactory(site=site_b)
+    client.force_login(personas["root"])
+
+    chosen = client.get(reverse("patient_list"), {"site": " siteb "})
+    every = client.get(reverse("patient_list"), {"site": ""})
+
+    assert [p.pk for p in chosen.context["page"].object_list] == [at_b.pk]
+    assert '<option value="SITEB" selected>' in chosen.content.decode()
+    assert '<option value="SITEA">' in chosen.content.decode()
+    assert [p.pk for p in every.context["page"].object_list] == [at_a.pk, at_b.pk]
+    assert '<option value="" selected>' not in every.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("root", "NOPE"), ("alice", "SITEB"), ("alice", "siteb"), ("charlie", "SITEA"), ("alice", "id of site A")],
+)
+def test_the_list_answers_404_for_an_unknown_or_unseen_site(client, personas, site_a, name, value):
+    PatientFactory(site=site_a)
+    client.force_login(personas[name])
+
+    response = client.get(reverse("patient_list"), {"site": str(site_a.pk) if value == "id of site A" else value})
+
+    assert response.status_code == 404
 
 
 def test_an_investigator_cannot_search_by_mrn_and_sees_no_phi(client, personas, patient_a):
@@ -162,9 +191,9 @@ def test_the_list_costs_the_same_queries_for_3_or_30_patients(
         ProcedureFactory(patient=PatientFactory(site=site_a))
     client.force_login(personas["alice"])
 
-    # session, user, staff profile, member sites and site list (filter), member sites (selector),
+    # session, user, staff profile, member sites (read once a request) and site list (filter),
     # count, page, and the session renewal (savepoint, update, release)
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = client.get(reverse("patient_list"))
 
     assert response.status_code == 200
@@ -232,6 +261,28 @@ def test_an_investigator_sees_a_deidentified_patient_page_without_forms(client, 
     assert "day +0" in page
     assert reverse("patient_edit", args=[patient_a.pk]) not in page
     assert reverse("record_history", args=["patient", patient_a.pk]) not in page
+
+
+def test_the_patient_page_offers_changes_by_the_write_right_of_its_site_not_by_phi(
+    client, personas, patient_a, monkeypatch
+):
+    from outcomes import views as outcome_views
+
+    asked = []
+
+    def rights(user, site):
+        asked.append((user.username, site))
+        return SiteRights(read=True, write=False, phi=True)
+
+    monkeypatch.setattr(outcome_views, "site_rights", rights)
+    client.force_login(personas["alice"])
+
+    response = client.get(reverse("patient_detail", args=[patient_a.pk]))
+
+    assert response.status_code == 200
+    assert asked == [("alice", patient_a.site)]
+    assert (response.context["phi"], response.context["can_write"]) == (True, False)
+    assert reverse("patient_edit", args=[patient_a.pk]) not in response.content.decode()
 
 
 # --- New patient ------------------------------------------------------------------------------
