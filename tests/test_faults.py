@@ -18,7 +18,7 @@ from django.db import connection
 from analysis.models import RefreshState, Snapshot
 from analysis.selectors import refresh_state
 from analysis.services import stats_refresh
-from analysis.tests.test_integration import stop_worker, test_database_url
+from analysis.tests.workers import database_url_of_the_tests, stop_worker
 from config.celery import app as celery_app
 from registry.models import Patient
 from registry.tests.factories import EncounterFactory, PatientFactory
@@ -39,7 +39,7 @@ def app_env(**extra) -> dict:
     """The environment of a process of the app that must use this test's database."""
     return {
         **os.environ,
-        "DATABASE_URL": test_database_url(),
+        "DATABASE_URL": database_url_of_the_tests(),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "CELERY_TASK_ALWAYS_EAGER": "0",
         **extra,
