@@ -128,6 +128,9 @@ class Encounter(VersionedModel):
     def __str__(self):
         return f"{self.procedure.patient} {self.get_kind_display()} {self.date}"
 
+    # For the pages: "18/30 (60.0%)" reads the maximum from here, not from a second copy.
+    msts_max = msts.MSTS_MAX
+
     @property
     def msts_percent(self) -> float | None:
         return msts.msts_percent(self.computed_msts_total)

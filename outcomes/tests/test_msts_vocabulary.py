@@ -65,6 +65,7 @@ def test_the_model_the_api_and_the_exports_read_it():
         assert [v.limit_value for v in field.validators if v.code in ("min_value", "max_value")] == [0, 5]
     scores = dict(zip(msts.MSTS_FIELDS, (5, 4, 3, 2, 1, 0), strict=True))
     assert Encounter(**scores).msts_percent == msts.msts_percent(15) == 50.0
+    assert Encounter.msts_max == msts.MSTS_MAX
 
     assert [name for name in EncounterSerializer.Meta.fields if name in msts.MSTS_FIELDS] == list(msts.MSTS_FIELDS)
     write = EncounterWriteSerializer().fields
