@@ -1,35 +1,59 @@
 """REST endpoints of the cohort statistics (docs/contract.md, "The stats document")."""
 
-from django.http import Http404, HttpResponse, HttpResponseNotModified
-from django.utils.http import parse_etags
+from django.http import Http404, HttpResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import condition
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.exceptions import APIException, NotFound
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analysis.selectors import refresh_state, snapshot_document_text, snapshot_latest
 from analysis.services import stats_refresh_schedule
-from registry.permissions import user_role
+from core.rest import NOT_AUTHENTICATED, ErrorSerializer
+from registry.permissions import AnyRegistryRole
 from registry.selectors import resolve_site
 
 NOT_COMPUTED = "The statistics have not been computed yet; a refresh runs every few minutes. Try again shortly."
 NO_SITE = "No site with this code among the sites you may see."
-NO_ROLE = "Your account has no registry role."
 
 
-def _check_role(user) -> None:
-    if user_role(user) is None:
-        raise PermissionDenied(NO_ROLE)
+class NotComputed(APIException):
+    """503 before the first refresh; DRF's exception handler sends ``wait`` as Retry-After."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = NOT_COMPUTED
+    default_code = "not_computed"
+    wait = 60
 
 
-_Detail = inline_serializer("StatsDetail", {"detail": serializers.CharField()})
+def _latest_snapshot(request):
+    """The newest snapshot of the scope asked for, without its document. Read once a request:
+    the ETag function and the view both ask, and the second gets it from the request."""
+    snapshot = getattr(request, "_stats_snapshot", None)
+    if snapshot is None:
+        try:
+            site = resolve_site(request.user, request.query_params.get("site"))
+        except Http404:
+            raise NotFound(NO_SITE) from None
+        snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
+        if snapshot is None:
+            raise NotComputed
+        request._stats_snapshot = snapshot
+    return snapshot
+
+
+def _stats_etag(request) -> str:
+    """A snapshot never changes: its id and fingerprint name its bytes."""
+    snapshot = _latest_snapshot(request)
+    return f'"{snapshot.pk}-{snapshot.fingerprint[:16]}"'
 
 
 class StatsApi(APIView):
-    permission_classes = [IsAuthenticated]
+    permission_classes = [AnyRegistryRole]
 
     @extend_schema(
         summary="The latest cohort statistics",
@@ -47,33 +71,25 @@ class StatsApi(APIView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="The stats document."),
             304: OpenApiResponse(description="The snapshot named in If-None-Match is still the latest."),
-            403: OpenApiResponse(_Detail, description="The account has no registry role."),
-            404: OpenApiResponse(_Detail, description="Unknown site, or a site the user may not see."),
-            503: OpenApiResponse(_Detail, description="No statistics computed yet."),
+            401: NOT_AUTHENTICATED,
+            403: OpenApiResponse(ErrorSerializer, description="The account has no registry role."),
+            404: OpenApiResponse(ErrorSerializer, description="Unknown site, or a site the user may not see."),
+            503: OpenApiResponse(ErrorSerializer, description="No statistics computed yet."),
         },
     )
+    @method_decorator(cache_control(private=True, no_cache=True))
+    @method_decorator(condition(etag_func=_stats_etag))  # the ETag, and 304 on If-None-Match
     def get(self, request):
-        _check_role(request.user)
-        try:
-            site = resolve_site(request.user, request.query_params.get("site"))
-        except Http404:
-            raise NotFound(NO_SITE) from None
-        snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
-        if snapshot is None:
-            return Response(
-                {"detail": NOT_COMPUTED}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "60"}
-            )
-        # A snapshot never changes: its id and fingerprint name its bytes. The document is sent as
-        # PostgreSQL stores it, without parsing and re-encoding ~150 KB of JSON a request.
-        etag = f'"{snapshot.pk}-{snapshot.fingerprint[:16]}"'
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if etag in parse_etags(request.headers.get("If-None-Match", "")):
-            return HttpResponseNotModified(headers=headers)
-        return HttpResponse(snapshot_document_text(snapshot.pk), content_type="application/json", headers=headers)
+        # The document is sent as PostgreSQL stores it, without parsing and re-encoding ~150 KB of
+        # JSON a request.
+        snapshot = _latest_snapshot(request)
+        return HttpResponse(snapshot_document_text(snapshot.pk), content_type="application/json")
 
 
 class StatsRefreshApi(APIView):
-    permission_classes = [IsAuthenticated]
+    # Every role, investigators too: asking for a refresh changes no record (RegistryAccess would
+    # refuse their POST).
+    permission_classes = [AnyRegistryRole]
 
     class OutputSerializer(serializers.Serializer):
         detail = serializers.CharField()
@@ -83,10 +99,13 @@ class StatsRefreshApi(APIView):
         summary="Ask for a recomputation of the statistics",
         description="Schedules a refresh (requests within a few seconds of each other share one) and answers 202.",
         request=None,
-        responses={202: OutputSerializer, 403: OpenApiResponse(_Detail, description="No registry role.")},
+        responses={
+            202: OutputSerializer,
+            401: NOT_AUTHENTICATED,
+            403: OpenApiResponse(ErrorSerializer, description="No registry role."),
+        },
     )
     def post(self, request):
-        _check_role(request.user)
         stats_refresh_schedule()
         data = {"detail": "A refresh of the statistics has been scheduled.", "status": refresh_state()["status"]}
         return Response(self.OutputSerializer(data).data, status=status.HTTP_202_ACCEPTED)

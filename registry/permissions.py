@@ -157,3 +157,17 @@ class RegistryAccess(BasePermission):
             raise exceptions.PermissionDenied("Only registry admins may change sites.")
         return True
 
+
+class AnyRegistryRole(BasePermission):
+    """Every registry role, whatever the method: for the API endpoints that change no record even by
+    POST (asking for a refresh of the statistics), which investigators may call too. The rule of
+    ``RegistryAccess`` (``user_role``) without its write checks: an account without a role gets 403
+    with the web pages' words, an anonymous request 401.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        if user_role(request.user) is None:
+            if request.user and request.user.is_authenticated:
+                raise exceptions.PermissionDenied("Your account has no registry role.")
+            return False
+        return True

@@ -2,8 +2,10 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from analysis.api import NO_ROLE, NO_SITE, NOT_COMPUTED
+from analysis.api import NO_SITE, NOT_COMPUTED
 from analysis.models import RefreshState, Snapshot
 from analysis.services import REFRESH_COUNTDOWN_SECONDS, stats_refresh
 from analysis.tasks import refresh_cohort_stats
@@ -106,6 +108,7 @@ def test_a_known_etag_gets_304_until_a_new_snapshot_lands(client, personas, comp
     assert unchanged.status_code == 304
     assert unchanged.content == b""
     assert unchanged["ETag"] == etag
+    assert unchanged["Cache-Control"] == "private, no-cache"
     assert other.status_code == 200
     assert changed.status_code == 200
     assert changed["ETag"] != etag
@@ -118,6 +121,39 @@ def test_before_the_first_refresh_it_answers_503_with_a_message(client, personas
     assert response.status_code == 503
     assert response.json() == {"detail": NOT_COMPUTED}
     assert response["Retry-After"] == "60"
+    assert "ETag" not in response
+    assert "Cache-Control" not in response
+
+
+def test_an_etag_among_several_in_if_none_match_gets_304(client, personas, computed):
+    client.force_login(personas["ivy"])
+    etag = client.get(STATS)["ETag"]
+
+    response = client.get(STATS, headers={"If-None-Match": f'"0-0000000000000000", {etag}'})
+    weak = client.get(STATS, headers={"If-None-Match": f"W/{etag}"})  # If-None-Match compares weakly
+
+    assert response.status_code == 304
+    assert weak.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("url", "if_none_match", "expected"), [(STATS, False, 5), (STATS, True, 4), (STATS + "?site=SITEA", True, 5)]
+)
+def test_the_snapshot_is_read_once_and_its_document_only_when_sent(
+    client, personas, computed, url, if_none_match, expected
+):
+    """Session, user, role; the site when asked; the snapshot without its document; the document
+    itself only for a 200 (once warm: the session is renewed at most once a minute)."""
+    client.force_login(personas["ivy"])
+    etag = client.get(url)["ETag"]
+    headers = {"If-None-Match": etag} if if_none_match else {}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, headers=headers)
+
+    assert response.status_code == (304 if if_none_match else 200)
+    assert len(queries) == expected, [q["sql"] for q in queries]
+    assert sum('"analysis_snapshot"' in q["sql"] for q in queries) == (1 if if_none_match else 2)
 
 
 def test_without_credentials_it_answers_401(client, computed):
@@ -129,10 +165,12 @@ def test_an_account_without_a_registry_role_is_refused(client, computed, enqueue
     user = get_user_model().objects.create_user(username="norole", password="x" * 20)
     client.force_login(user)
 
-    assert client.get(STATS).status_code == 403
+    read = client.get(STATS)
     response = client.post(REFRESH)
+    assert read.status_code == 403
+    assert read.json() == {"detail": "Your account has no registry role."}
     assert response.status_code == 403
-    assert response.json() == {"detail": NO_ROLE}
+    assert response.json() == {"detail": "Your account has no registry role."}
     enqueue.assert_not_called()
 
 
