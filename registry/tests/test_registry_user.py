@@ -65,7 +65,9 @@ def test_a_short_password_and_a_taken_username_are_reported(monkeypatch, persona
     assert str(caught.value) == (
         "The user was not created.\n"
         "username: A user with this username already exists.\n"
-        "password: This password is too short. It must contain at least 12 characters."
+        "password: This password is too short. It must contain at least 12 characters.\n"
+        "password: This password is too easy to guess: A word by itself is easy to guess. "
+        "Use a few unrelated words or a long random string."
     )
 
 
