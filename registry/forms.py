@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from registry import services
-from registry.choices import Indication
+from registry.choices import Indication, Treatment
 from registry.models import Patient, Procedure, Screw, Site
 
 REASON_HELP = "Why the record changes (kept in the audit trail)."
@@ -63,6 +63,8 @@ class PatientForm(ServiceForm):
 
 
 class ProcedureForm(ServiceForm):
+    # The treatment whose procedures carry screws; the page's script reads it from the form.
+    screw_treatment = Treatment.PSFS
     indications = forms.MultipleChoiceField(
         choices=Indication.choices, required=False, widget=forms.CheckboxSelectMultiple
     )

@@ -71,6 +71,16 @@ def test_a_clinician_records_a_psfs_procedure_with_two_screws(client, personas, 
     ]
 
 
+def test_the_page_names_the_treatment_with_screws_for_its_script(client, personas, patient_a):
+    """forms.js shows the screw rows for the treatment the page names, not for a copy of the code."""
+    client.force_login(personas["alice"])
+
+    response = client.get(reverse("procedure_create", args=[patient_a.pk]))
+
+    assert response.status_code == 200
+    assert 'data-screws data-screws-for="psfs"' in response.content.decode()
+
+
 def test_psfs_without_a_screw_is_refused_and_nothing_is_stored(client, personas, patient_a):
     client.force_login(personas["alice"])
 

@@ -45,10 +45,10 @@
     var screws = form.querySelector("[data-screws]");
     if (!screws) return;
     var checked = form.querySelector("input[data-treatment]:checked");
-    var psfs = !!checked && checked.value === "psfs";
-    screws.hidden = !psfs;
+    var withScrews = !!checked && checked.value === screws.getAttribute("data-screws-for");
+    screws.hidden = !withScrews;
     // A disabled fieldset sends none of its rows, so a sacroplasty is saved without screws.
-    screws.disabled = !psfs;
+    screws.disabled = !withScrews;
   }
 
   function renumber(form) {
