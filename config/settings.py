@@ -212,7 +212,8 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 
-# Per process: the dashboard keeps what it drew from each snapshot (snapshots never change).
+# Per process, no cache server: the dashboard keeps the panel it drew from the latest snapshot of
+# each scope, one entry a scope (analysis/views.py; the panel holds no PHI).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 200}}}
 
 # --- HTTPS (production sets SECURE_SSL=1 behind TLS) ---------------------------------

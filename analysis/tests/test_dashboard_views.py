@@ -121,6 +121,41 @@ def test_the_panel_drawn_once_per_snapshot_shows_each_scope_and_each_new_snapsho
     assert 'href="/dashboard/stats.json"' in registry
 
 
+def test_the_panel_is_drawn_once_a_snapshot_and_kept_in_the_cache_one_entry_a_scope(
+    client, personas, snapshot, site_a, monkeypatch
+):
+    """Django's cache (settings.CACHES) holds the drawn panel: the same for every user of a scope,
+    drawn again only for a newer snapshot of the scope, which replaces the older in the cache."""
+    from django.core.cache import cache
+
+    from analysis import views
+
+    drawn = []
+    render_to_string = views.render_to_string
+    monkeypatch.setattr(views, "render_to_string", lambda *a, **k: drawn.append(a[0]) or render_to_string(*a, **k))
+    cache.clear()
+    client.force_login(personas["ivy"])
+
+    first = client.get("/dashboard/panel").content
+    for url in ("/dashboard/", "/dashboard/panel", "/dashboard/panel?site=SITEB", "/dashboard/?site=SITEB"):
+        client.get(url)
+    client.force_login(personas["root"])
+    assert client.get("/dashboard/panel").content == first
+    assert drawn == ["analysis/_panel_body.html"] * 2  # the registry's and site B's
+    entries = len(cache._cache)  # the LocMemCache of settings.CACHES
+
+    EncounterFactory(procedure=ProcedureFactory(patient=PatientFactory(site=site_a)), kind="baseline")
+    stats_refresh()
+    client.get("/dashboard/panel")
+    client.get("/dashboard/panel")
+    assert len(drawn) == 3
+    assert len(cache._cache) == entries  # the new snapshot's panel took the place of the old one's
+
+    cache.clear()
+    client.get("/dashboard/panel")
+    assert len(drawn) == 4
+
+
 def test_a_table_downloads_as_the_page_shows_it(client, personas, snapshot):
     client.force_login(personas["ivy"])
 
