@@ -7,6 +7,10 @@ class ContentSecurityPolicyMiddleware:
     """Sends the Content-Security-Policy of settings.CONTENT_SECURITY_POLICY on every response.
 
     Scripts come only from the project's own static files: no inline script, no CDN.
+
+    Not django-csp (4.0): it joins the directives in the order of a set, so the header's order
+    would change from process to process, it leaves the header off the 404 and 500 pages under
+    DEBUG, and the Permissions-Policy below would still need a middleware of its own.
     """
 
     def __init__(self, get_response):
