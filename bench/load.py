@@ -117,19 +117,19 @@ def prepare(out_path: str) -> None:
     django.setup()
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
-    from rest_framework.authtoken.models import Token
 
     from analysis.models import Snapshot
     from analysis.services import stats_refresh
     from outcomes.models import Encounter
     from registry.choices import Role
-    from registry.models import Patient, Procedure
+    from registry.models import ApiToken, Patient, Procedure
     from registry.services import staff_user_create
 
     user = get_user_model().objects.filter(username=USERNAME).first()
     if user is None:
         user = staff_user_create(username=USERNAME, password=secrets.token_urlsafe(24), role=Role.ADMIN)
-    token, _ = Token.objects.get_or_create(user=user)
+    ApiToken.objects.filter(user=user, name="bench").delete()
+    _, token_key = ApiToken.objects.create(user=user, name="bench", expiry=None)  # a run may outlast a working day
     # A signed-in session, as django.contrib.auth.login() stores it (the password never leaves this process).
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
@@ -150,7 +150,7 @@ def prepare(out_path: str) -> None:
     Path(out_path).write_text(
         json.dumps(
             {
-                "token": token.key,
+                "token": token_key,
                 "session": session.session_key,
                 "patients": rng.sample(patient_ids, 2000),
                 "procedures": [

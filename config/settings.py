@@ -114,7 +114,7 @@ INSTALLED_APPS = [
     "pghistory.admin",
     "axes",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # hashed, expiring API tokens (registry.tokens.ApiToken)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -286,7 +286,7 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- REST API ---------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -298,6 +298,17 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
+}
+# API tokens (registry/tokens.py): only a digest is stored; each lives a working day by default and is
+# never extended (the client logs in again); clients send "Authorization: Token <token>".
+TOKEN_TTL_HOURS = env_int("TOKEN_TTL_HOURS", 10)
+if TOKEN_TTL_HOURS < 1:
+    raise ImproperlyConfigured(f"TOKEN_TTL_HOURS must be at least 1; got {TOKEN_TTL_HOURS}.")
+KNOX_TOKEN_MODEL = "registry.ApiToken"
+REST_KNOX = {
+    "TOKEN_TTL": datetime.timedelta(hours=TOKEN_TTL_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Sacral metastasis registry API",

@@ -209,3 +209,7 @@ class Screw(models.Model):
     def clean(self):
         if self.diameter_mm is not None and not (0 < self.diameter_mm <= 12):
             raise ValidationError({"diameter_mm": "Screw diameter must be more than 0 and at most 12 mm."})
+
+
+# API tokens live in their own module (hashed, expiring, revocable: registry/tokens.py).
+from registry.tokens import ApiToken  # noqa: E402, F401

@@ -181,9 +181,9 @@ def test_with_the_broker_down_saves_succeed_and_the_refresh_follows_once_it_is_b
 
 
 def test_after_a_database_restart_the_app_serves_again_without_its_own_restart(tmp_path, personas):
-    from rest_framework.authtoken.models import Token
+    from registry.models import ApiToken
 
-    token = Token.objects.create(user=personas["root"]).key
+    token = ApiToken.objects.create(user=personas["root"])[1]
     port = free_port()
     web = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],

@@ -14,12 +14,12 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.config import SchemathesisConfig
 
 from config.wsgi import application
 from outcomes import services as outcome_services
 from registry.choices import Role
+from registry.models import ApiToken
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory, SiteFactory, make_user
 
 CONFIG = SchemathesisConfig.from_dict(
@@ -61,7 +61,7 @@ def seeded(db):
 
 @pytest.fixture
 def token(db):
-    return Token.objects.create(user=make_user("fuzz-admin", Role.ADMIN)).key
+    return ApiToken.objects.create(user=make_user("fuzz-admin", Role.ADMIN))[1]
 
 
 @pytest.fixture
