@@ -54,13 +54,8 @@ _ROLE_RIGHTS: dict[str, tuple[SiteRights, bool]] = {
 
 
 def member_site_ids(user) -> set[int]:
-    """The ids of the sites ``user`` belongs to, read once per profile (a request's user), like its role."""
     profile = getattr(user, "staff", None)
-    if profile is None:
-        return set()
-    if not hasattr(profile, "_member_site_ids"):
-        profile._member_site_ids = frozenset(profile.sites.values_list("id", flat=True))
-    return set(profile._member_site_ids)
+    return set(profile.sites.values_list("id", flat=True)) if profile else set()
 
 
 def site_rights(user, site) -> SiteRights:

@@ -191,9 +191,9 @@ def test_the_list_costs_the_same_queries_for_3_or_30_patients(
         ProcedureFactory(patient=PatientFactory(site=site_a))
     client.force_login(personas["alice"])
 
-    # session, user, staff profile, member sites (read once a request) and site list (filter),
+    # session, user, staff profile, member sites and site list (filter), member sites (selector),
     # count, page, and the session renewal (savepoint, update, release)
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(11):
         response = client.get(reverse("patient_list"))
 
     assert response.status_code == 200
@@ -231,8 +231,9 @@ def test_the_patient_page_costs_the_same_queries_for_1_or_3_procedures(
     client.force_login(personas["alice"])
 
     # session, user, profile, member sites, patient, procedures with all their children (one
-    # query: outcomes.selectors.patient_timeline), session renewal (3)
-    with django_assert_num_queries(9):
+    # query: outcomes.selectors.patient_timeline), member sites (the write right of the patient's
+    # site), session renewal (3)
+    with django_assert_num_queries(10):
         response = client.get(reverse("patient_detail", args=[patient_a.pk]))
 
     assert response.status_code == 200
