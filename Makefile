@@ -14,8 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	rm -f $(VENV)/.installed-* && touch $@
 
 ## Runs the whole product: web on http://127.0.0.1:8000/, Celery worker and beat. Ctrl-C stops all.
+## The commands run as the database's owner; web, worker and beat as the application role (grant_app_role).
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py grant_app_role
 	$(BIN)/python manage.py setup_demo
 	@exec $(BIN)/python scripts/run_all.py
 

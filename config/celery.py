@@ -15,5 +15,6 @@ app.autodiscover_tasks()
 
 @app.on_configure.connect
 def _start_before_reading_the_settings(sender, **kwargs):
-    """The worker and beat read the Django settings first here, when the app loads its configuration."""
-    ensure_started()
+    """The worker and beat read the Django settings first here, when the app loads its configuration;
+    they log in as the application's role, not the owner."""
+    ensure_started(runtime=True)

@@ -6,5 +6,5 @@ from config.embedded_db import ensure_started
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-ensure_started()
+ensure_started(runtime=True)  # as the application's role, not the owner
 application = get_wsgi_application()
