@@ -250,14 +250,15 @@ CHANGE_REASON = OpenApiParameter(
     "change_reason",
     OpenApiTypes.STR,
     OpenApiParameter.QUERY,
-    required=False,
-    description="Why the record is deleted (kept in the audit trail), at most 500 characters.",
+    required=True,
+    description="Why the record is deleted (kept in the audit trail), at most 500 characters. Required: "
+    'without it the answer is 400 `{"change_reason": [...]}` and nothing is deleted.',
 )
 
 UPDATE_DESCRIPTION = (
     "Optimistic locking: send the `version` you read (in the body or as `If-Match`); if the record changed "
-    "since, nothing is saved and the answer is 409 with the current version. `change_reason` goes to the "
-    "audit trail."
+    "since, nothing is saved and the answer is 409 with the current version. `change_reason` is required "
+    '(without it: 400 `{"change_reason": [...]}`, nothing saved) and goes to the audit trail.'
 )
 
 
@@ -294,6 +295,7 @@ def resource_schema(name: str, *, write, update, read, examples=None, update_exa
             description="`If-Match` refuses the deletion (409) when the record changed since that version."
             if versioned
             else "",
+            # Every versioned resource is a clinical record, whose deletion needs a reason.
             parameters=[IF_MATCH, CHANGE_REASON] if versioned else [],
             responses={204: None, 400: FIELD_ERRORS, **stale, **one},
         ),
@@ -395,7 +397,8 @@ class ChangeReasonMixin(serializers.Serializer):
         required=False,
         allow_blank=True,
         max_length=500,
-        help_text="Why the record is changed; kept in the audit trail.",
+        help_text="Why the record is changed; kept in the audit trail. Required on every update of a clinical "
+        "record (a missing or blank reason is a 400); ignored on creation.",
     )
 
 

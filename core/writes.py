@@ -13,6 +13,9 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
 
+REASON_MAX_LENGTH = 500
+REASON_REQUIRED = "Give the reason for this change; it is kept in the audit trail."
+
 # Sent (without arguments) after a transaction that changed clinical data has committed.
 clinical_data_committed = Signal()
 
@@ -44,6 +47,22 @@ def audit_context(*, user, action: str, reason: str = ""):
         metadata["reason"] = reason
     with pghistory.context(**metadata):
         yield
+
+
+def require_reason(reason: str | None) -> str:
+    """The reason for changing or deleting a clinical record, stripped; a blank one is refused.
+
+    Services call it before anything is written, so the API, the web forms, the admin and the
+    commands all need a reason: a record's history always says why it changed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"change_reason": [REASON_REQUIRED]})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"change_reason": [f"Ensure this field has no more than {REASON_MAX_LENGTH} characters."]}
+        )
+    return reason
 
 
 def validate(instance: models.Model, *, errors: dict | None = None) -> None:

@@ -5,7 +5,15 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from core.writes import assign, audit_context, clinical_data_changed, lock_for_update, save, validate
+from core.writes import (
+    assign,
+    audit_context,
+    clinical_data_changed,
+    lock_for_update,
+    require_reason,
+    save,
+    validate,
+)
 from outcomes.models import MSTS_FIELDS, Complication, Encounter, EncounterKind, SecondaryProcedure
 from registry.models import Procedure
 from registry.permissions import check_can_write_site
@@ -75,6 +83,7 @@ def encounter_update(
     *, user, encounter: Encounter, data: dict, expected_version: int | None = None, reason: str = ""
 ) -> Encounter:
     check_can_write_site(user, encounter.procedure.patient.site_id)
+    reason = require_reason(reason)
     encounter = lock_for_update(encounter, expected_version=expected_version)
     if "narcotic_change" in data:
         data = {**data, "narcotic_change": data["narcotic_change"] or None}
@@ -91,6 +100,7 @@ def encounter_update(
 @transaction.atomic
 def encounter_delete(*, user, encounter: Encounter, reason: str = "") -> None:
     check_can_write_site(user, encounter.procedure.patient.site_id)
+    reason = require_reason(reason)
     with audit_context(user=user, action="encounter_delete", reason=reason):
         encounter.delete()
     clinical_data_changed()
@@ -108,6 +118,7 @@ def _event_create(model, *, user, action: str, procedure: Procedure, **fields):
 
 def _event_update(event, *, user, action: str, data: dict, allowed, expected_version, reason):
     check_can_write_site(user, event.procedure.patient.site_id)
+    reason = require_reason(reason)
     event = lock_for_update(event, expected_version=expected_version)
     assign(event, data, allowed=allowed)
     validate(event, errors=after_death_errors(event.procedure, event.date))
@@ -120,6 +131,7 @@ def _event_update(event, *, user, action: str, data: dict, allowed, expected_ver
 
 def _event_delete(event, *, user, action: str, reason: str) -> None:
     check_can_write_site(user, event.procedure.patient.site_id)
+    reason = require_reason(reason)
     with audit_context(user=user, action=action, reason=reason):
         event.delete()
     clinical_data_changed()

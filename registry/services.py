@@ -13,6 +13,7 @@ from core.writes import (
     audit_context,
     clinical_data_changed,
     lock_for_update,
+    require_reason,
     save,
     validate,
 )
@@ -130,6 +131,7 @@ def patient_update(
     *, user, patient: Patient, data: dict, expected_version: int | None = None, reason: str = ""
 ) -> Patient:
     check_can_write_site(user, patient.site_id)
+    reason = require_reason(reason)
     patient = lock_for_update(patient, expected_version=expected_version)
     assign(patient, data, allowed=PATIENT_EDITABLE)
     if "site" in data:
@@ -146,6 +148,7 @@ def patient_update(
 def patient_delete(*, user, patient: Patient, reason: str = "") -> None:
     """Deletes the patient with every procedure and outcome; the audit trail keeps them all."""
     check_can_write_site(user, patient.site_id)
+    reason = require_reason(reason)
     with audit_context(user=user, action="patient_delete", reason=reason):
         patient.delete()
     clinical_data_changed()
@@ -249,6 +252,7 @@ def procedure_update(
 ) -> Procedure:
     """Changes a procedure; ``screws``, when given, replaces all its screws."""
     check_can_write_site(user, procedure.patient.site_id)
+    reason = require_reason(reason)
     procedure = lock_for_update(procedure, expected_version=expected_version)
     if "indications" in data:
         data = {**data, "indications": list(data["indications"])}
@@ -275,6 +279,7 @@ def _check_dependent_dates(procedure: Procedure) -> None:
 @transaction.atomic
 def procedure_delete(*, user, procedure: Procedure, reason: str = "") -> None:
     check_can_write_site(user, procedure.patient.site_id)
+    reason = require_reason(reason)
     with audit_context(user=user, action="procedure_delete", reason=reason):
         procedure.delete()
     clinical_data_changed()

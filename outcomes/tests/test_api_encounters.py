@@ -157,7 +157,9 @@ def test_it_replaces_an_encounter_with_put(personas, procedure_a):
     encounter = EncounterFactory(procedure=procedure_a)
 
     response = client_for(personas["alice"]).put(
-        detail(encounter), {"procedure": procedure_a.pk, "date": "2023-05-01", "kind": "followup"}, format="json"
+        detail(encounter),
+        {"procedure": procedure_a.pk, "date": "2023-05-01", "kind": "followup", "change_reason": "Rescored"},
+        format="json",
     )
 
     assert response.status_code == 200
@@ -167,9 +169,12 @@ def test_it_replaces_an_encounter_with_put(personas, procedure_a):
 
 def test_it_refuses_a_stale_encounter_edit(personas, procedure_a):
     encounter = EncounterFactory(procedure=procedure_a)
-    client_for(personas["bob"]).patch(detail(encounter), {"msts_pain": 1}, format="json")
+    first = client_for(personas["bob"]).patch(detail(encounter), {"msts_pain": 1, "change_reason": "x"}, format="json")
+    assert first.status_code == 200
 
-    response = client_for(personas["alice"]).patch(detail(encounter), {"msts_pain": 5, "version": 1}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(encounter), {"msts_pain": 5, "version": 1, "change_reason": "Typo"}, format="json"
+    )
 
     assert response.status_code == 409
     assert response.json()["current_version"] == 2
@@ -180,7 +185,9 @@ def test_it_refuses_moving_an_encounter_to_another_procedure(personas, procedure
     encounter = EncounterFactory(procedure=procedure_a)
     other = ProcedureFactory(patient=PatientFactory(site=site_a))
 
-    response = client_for(personas["alice"]).patch(detail(encounter), {"procedure": other.pk}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(encounter), {"procedure": other.pk, "change_reason": "Wrong procedure"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {"procedure": ["This field cannot be changed."]}
@@ -190,7 +197,7 @@ def test_it_refuses_moving_an_encounter_to_another_procedure(personas, procedure
 def test_it_deletes_an_encounter(personas, procedure_a):
     encounter = EncounterFactory(procedure=procedure_a)
 
-    response = client_for(personas["bob"]).delete(detail(encounter))
+    response = client_for(personas["bob"]).delete(detail(encounter) + "?change_reason=Entered%20twice")
 
     assert response.status_code == 204
     assert Encounter.objects.count() == 0

@@ -127,7 +127,7 @@ def test_it_refuses_a_stale_event_edit(personas, procedure_a, resource):
 
     response = client_for(personas["alice"]).put(
         f"{url}{event.pk}/",
-        {"procedure": procedure_a.pk, "date": "2023-07-01", **fields},
+        {"procedure": procedure_a.pk, "date": "2023-07-01", **fields, "change_reason": "Date typo"},
         format="json",
         HTTP_IF_MATCH='"5"',
     )
@@ -142,7 +142,7 @@ def test_it_deletes_an_event(personas, procedure_a, resource):
     url, model, fields = resource
     event = make(model, procedure_a, fields)
 
-    response = client_for(personas["alice"]).delete(f"{url}{event.pk}/")
+    response = client_for(personas["alice"]).delete(f"{url}{event.pk}/?change_reason=Entered%20twice")
 
     assert response.status_code == 204
     assert model.objects.count() == 0

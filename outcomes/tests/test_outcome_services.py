@@ -105,7 +105,7 @@ def test_a_procedure_has_one_baseline(procedure):
 
 def test_no_visit_after_death(procedure):
     registry_services.patient_update(
-        user=None, patient=procedure.patient, data={"death_date": datetime.date(2023, 4, 1)}
+        user=None, patient=procedure.patient, data={"death_date": datetime.date(2023, 4, 1)}, reason="Corrected"
     )
     procedure.refresh_from_db()
 
@@ -126,7 +126,7 @@ def test_an_encounter_update_keeps_the_rules_and_the_total(procedure):
     )
     assert (updated.msts_total, updated.version) == (20, 2)
     assert_refused(
-        lambda: services.encounter_update(user=None, encounter=encounter, data={"msts_walking": 9}),
+        lambda: services.encounter_update(user=None, encounter=encounter, data={"msts_walking": 9}, reason="Corrected"),
         "msts_walking",
         ["Ensure this value is less than or equal to 5."],
     )
@@ -138,7 +138,10 @@ def test_moving_a_procedure_past_its_follow_up_is_refused(procedure):
 
     assert_refused(
         lambda: registry_services.procedure_update(
-            user=None, procedure=procedure, data={"date": PROCEDURE_DAY + datetime.timedelta(days=20)}
+            user=None,
+            procedure=procedure,
+            data={"date": PROCEDURE_DAY + datetime.timedelta(days=20)},
+            reason="Corrected",
         ),
         "date",
         ["A follow-up encounter of this procedure would fall on or before it."],
@@ -175,7 +178,9 @@ def test_events_update_and_delete(procedure):
         user=None, procedure=procedure, date=PROCEDURE_DAY + datetime.timedelta(days=150), kind="screw_backout"
     )
 
-    services.complication_update(user=None, complication=event, data={"resolved": True}, expected_version=1)
+    services.complication_update(
+        user=None, complication=event, data={"resolved": True}, expected_version=1, reason="Corrected"
+    )
     assert Complication.objects.get(pk=event.pk).resolved is True
     services.complication_delete(user=None, complication=event, reason="entered twice")
     assert Complication.objects.count() == 0

@@ -270,7 +270,9 @@ def test_it_records_the_change_reason_in_the_audit_trail(personas, patient_a):
 
 
 def test_it_replaces_a_patient_with_put(personas, patient_a):
-    body = patient_body("SITEA", mrn="A-2", primary_cancer="other", primary_cancer_detail="Sarcoma", version=1)
+    body = patient_body(
+        "SITEA", mrn="A-2", primary_cancer="other", primary_cancer_detail="Sarcoma", version=1, change_reason="Chart"
+    )
 
     response = client_for(personas["alice"]).put(detail(patient_a), body, format="json")
 
@@ -290,7 +292,9 @@ def test_it_refuses_a_put_missing_a_field(personas, patient_a):
 
 
 def test_it_refuses_moving_a_patient_to_a_site_the_clinician_does_not_belong_to(personas, patient_a):
-    response = client_for(personas["alice"]).patch(detail(patient_a), {"site": "SITEB"}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(patient_a), {"site": "SITEB", "change_reason": "Moved"}, format="json"
+    )
 
     assert response.status_code == 403
     patient_a.refresh_from_db()
@@ -298,9 +302,12 @@ def test_it_refuses_moving_a_patient_to_a_site_the_clinician_does_not_belong_to(
 
 
 def test_it_refuses_a_stale_version_in_the_body_with_409(personas, patient_a):
-    client_for(personas["bob"]).patch(detail(patient_a), {"sex": "male"}, format="json")
+    first = client_for(personas["bob"]).patch(detail(patient_a), {"sex": "male", "change_reason": "x"}, format="json")
+    assert first.status_code == 200
 
-    response = client_for(personas["alice"]).patch(detail(patient_a), {"mrn": "A-9", "version": 1}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(patient_a), {"mrn": "A-9", "version": 1, "change_reason": "MRN typo"}, format="json"
+    )
 
     assert response.status_code == 409
     assert response.json() == {
@@ -316,9 +323,11 @@ def test_it_refuses_a_stale_version_in_the_body_with_409(personas, patient_a):
 
 def test_it_refuses_a_stale_if_match_header_with_409(personas, patient_a):
     client = client_for(personas["alice"])
-    client.patch(detail(patient_a), {"sex": "male"}, format="json")
+    assert client.patch(detail(patient_a), {"sex": "male", "change_reason": "x"}, format="json").status_code == 200
 
-    response = client.patch(detail(patient_a), {"mrn": "A-9"}, format="json", HTTP_IF_MATCH='"1"')
+    response = client.patch(
+        detail(patient_a), {"mrn": "A-9", "change_reason": "MRN typo"}, format="json", HTTP_IF_MATCH='"1"'
+    )
 
     assert response.status_code == 409
     assert response.json()["current_version"] == 2
@@ -327,7 +336,7 @@ def test_it_refuses_a_stale_if_match_header_with_409(personas, patient_a):
 
 def test_it_accepts_the_current_version_in_if_match(personas, patient_a):
     response = client_for(personas["alice"]).patch(
-        detail(patient_a), {"mrn": "A-9"}, format="json", HTTP_IF_MATCH='W/"1"'
+        detail(patient_a), {"mrn": "A-9", "change_reason": "MRN typo"}, format="json", HTTP_IF_MATCH='W/"1"'
     )
 
     assert response.status_code == 200

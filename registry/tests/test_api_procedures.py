@@ -153,7 +153,9 @@ def test_it_replaces_the_screws_on_update(personas, procedure_a):
         {"corridor": "S2", "trajectory": "iliosacral", "side": "right", "diameter_mm": "6.5"},
     ]
 
-    response = client_for(personas["alice"]).patch(detail(procedure_a), {"screws": screws, "version": 1}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(procedure_a), {"screws": screws, "version": 1, "change_reason": "Op note"}, format="json"
+    )
 
     assert response.status_code == 200
     assert [s["side"] for s in response.json()["screws"]] == ["left", "right"]
@@ -163,7 +165,9 @@ def test_it_replaces_the_screws_on_update(personas, procedure_a):
 
 
 def test_it_keeps_the_screws_when_a_patch_does_not_send_them(personas, procedure_a):
-    response = client_for(personas["alice"]).patch(detail(procedure_a), {"ablation": "cryo"}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(procedure_a), {"ablation": "cryo", "change_reason": "Op note"}, format="json"
+    )
 
     assert response.status_code == 200
     assert len(response.json()["screws"]) == 1
@@ -187,7 +191,9 @@ def test_it_switches_to_sacroplasty_with_put(personas, procedure_a, patient_a):
 def test_it_refuses_moving_a_procedure_to_another_patient(personas, procedure_a, site_a):
     other = PatientFactory(site=site_a)
 
-    response = client_for(personas["alice"]).patch(detail(procedure_a), {"patient": other.pk}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(procedure_a), {"patient": other.pk, "change_reason": "Wrong patient"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {"patient": ["This field cannot be changed."]}
@@ -195,7 +201,9 @@ def test_it_refuses_moving_a_procedure_to_another_patient(personas, procedure_a,
 
 
 def test_it_accepts_the_same_patient_on_put(personas, procedure_a, patient_a):
-    response = client_for(personas["alice"]).put(detail(procedure_a), procedure_body(patient_a.pk), format="json")
+    response = client_for(personas["alice"]).put(
+        detail(procedure_a), procedure_body(patient_a.pk, change_reason="Op note"), format="json"
+    )
 
     assert response.status_code == 200
 
@@ -203,7 +211,9 @@ def test_it_accepts_the_same_patient_on_put(personas, procedure_a, patient_a):
 def test_it_refuses_moving_a_procedure_after_its_follow_up(personas, procedure_a):
     EncounterFactory(procedure=procedure_a, kind="followup", date=datetime.date(2023, 4, 1))
 
-    response = client_for(personas["alice"]).patch(detail(procedure_a), {"date": "2023-05-01"}, format="json")
+    response = client_for(personas["alice"]).patch(
+        detail(procedure_a), {"date": "2023-05-01", "change_reason": "Date typo"}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json() == {"date": ["A follow-up encounter of this procedure would fall on or before it."]}
@@ -211,10 +221,13 @@ def test_it_refuses_moving_a_procedure_after_its_follow_up(personas, procedure_a
 
 
 def test_it_refuses_a_stale_procedure_edit_with_409(personas, procedure_a):
-    client_for(personas["bob"]).patch(detail(procedure_a), {"ablation": "rfa"}, format="json")
+    first = client_for(personas["bob"]).patch(
+        detail(procedure_a), {"ablation": "rfa", "change_reason": "Op note"}, format="json"
+    )
+    assert first.status_code == 200
 
     response = client_for(personas["alice"]).patch(
-        detail(procedure_a), {"ablation": "cryo"}, format="json", HTTP_IF_MATCH='"1"'
+        detail(procedure_a), {"ablation": "cryo", "change_reason": "Op note"}, format="json", HTTP_IF_MATCH='"1"'
     )
 
     assert response.status_code == 409
@@ -225,7 +238,7 @@ def test_it_refuses_a_stale_procedure_edit_with_409(personas, procedure_a):
 def test_it_deletes_a_procedure_with_its_encounters(personas, procedure_a):
     EncounterFactory(procedure=procedure_a)
 
-    response = client_for(personas["alice"]).delete(detail(procedure_a))
+    response = client_for(personas["alice"]).delete(detail(procedure_a) + "?change_reason=Entered%20twice")
 
     assert response.status_code == 204
     assert Procedure.objects.count() == 0

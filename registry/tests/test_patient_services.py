@@ -90,7 +90,7 @@ def test_it_refuses_a_duplicate_mrn_within_a_site(site_a, site_b):
 
 def test_it_never_reuses_a_study_id(site_a):
     first = services.patient_create(user=None, **patient_fields(site_a, mrn="1"))
-    services.patient_delete(user=None, patient=first)
+    services.patient_delete(user=None, patient=first, reason="Corrected")
     with pytest.raises(ValidationError), transaction.atomic():
         services.patient_create(user=None, **patient_fields(site_a, mrn="2", birth_date=TOMORROW))
     second = services.patient_create(user=None, **patient_fields(site_a, mrn="3"))
@@ -104,7 +104,9 @@ def test_it_refuses_a_death_date_before_a_procedure():
     patient = procedure.patient
 
     assert_refused(
-        lambda: services.patient_update(user=None, patient=patient, data={"death_date": datetime.date(2023, 2, 1)}),
+        lambda: services.patient_update(
+            user=None, patient=patient, data={"death_date": datetime.date(2023, 2, 1)}, reason="Corrected"
+        ),
         "death_date",
         "Date of death cannot be before a procedure of this patient (2023-03-01).",
     )
@@ -126,10 +128,12 @@ def test_it_updates_a_patient_and_raises_its_version():
 
 def test_it_refuses_a_stale_edit():
     patient = PatientFactory()
-    services.patient_update(user=None, patient=patient, data={"sex": "male"}, expected_version=1)
+    services.patient_update(user=None, patient=patient, data={"sex": "male"}, expected_version=1, reason="Corrected")
 
     with pytest.raises(StaleEditError) as caught:
-        services.patient_update(user=None, patient=patient, data={"primary_cancer": "lung"}, expected_version=1)
+        services.patient_update(
+            user=None, patient=patient, data={"primary_cancer": "lung"}, expected_version=1, reason="Corrected"
+        )
 
     assert str(caught.value) == (
         "This record was changed by someone else (version 1 was edited, the record is now at version 2). "
@@ -143,7 +147,7 @@ def test_it_refuses_a_field_that_cannot_be_changed():
     patient = PatientFactory()
 
     assert_refused(
-        lambda: services.patient_update(user=None, patient=patient, data={"study_id": "SAC-99999"}),
+        lambda: services.patient_update(user=None, patient=patient, data={"study_id": "SAC-99999"}, reason="Corrected"),
         "study_id",
         "This field cannot be changed.",
     )
@@ -165,7 +169,7 @@ def test_moving_a_patient_needs_rights_at_the_new_site(personas, site_a, site_b)
     patient = services.patient_create(user=personas["alice"], **patient_fields(site_a))
 
     with pytest.raises(PermissionDenied):
-        services.patient_update(user=personas["alice"], patient=patient, data={"site": site_b})
+        services.patient_update(user=personas["alice"], patient=patient, data={"site": site_b}, reason="Corrected")
 
     assert Patient.objects.get(pk=patient.pk).site == site_a
 

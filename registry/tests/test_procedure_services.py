@@ -129,6 +129,7 @@ def test_it_replaces_the_screws_on_update():
         data={"ablation": "cryo"},
         screws=[SCREW, {**SCREW, "side": "left"}],
         expected_version=1,
+        reason="Corrected",
     )
 
     procedure.refresh_from_db()
@@ -141,11 +142,15 @@ def test_switching_to_sacroplasty_needs_the_screws_removed():
     procedure = ProcedureFactory()
 
     assert_refused(
-        lambda: services.procedure_update(user=None, procedure=procedure, data={"treatment": "sacroplasty"}),
+        lambda: services.procedure_update(
+            user=None, procedure=procedure, data={"treatment": "sacroplasty"}, reason="Corrected"
+        ),
         "screws",
         ["Sacroplasty alone has no screws: remove them or choose PSFS."],
     )
-    services.procedure_update(user=None, procedure=procedure, data={"treatment": "sacroplasty"}, screws=[])
+    services.procedure_update(
+        user=None, procedure=procedure, data={"treatment": "sacroplasty"}, screws=[], reason="Corrected"
+    )
 
     procedure.refresh_from_db()
     assert procedure.treatment == "sacroplasty"
@@ -154,11 +159,13 @@ def test_switching_to_sacroplasty_needs_the_screws_removed():
 
 def test_a_stale_procedure_edit_is_refused_and_changes_nothing():
     procedure = ProcedureFactory()
-    services.procedure_update(user=None, procedure=procedure, data={"ablation": "rfa"}, expected_version=1)
+    services.procedure_update(
+        user=None, procedure=procedure, data={"ablation": "rfa"}, expected_version=1, reason="Corrected"
+    )
 
     with pytest.raises(StaleEditError):
         services.procedure_update(
-            user=None, procedure=procedure, data={"ablation": "cryo"}, screws=[], expected_version=1
+            user=None, procedure=procedure, data={"ablation": "cryo"}, screws=[], expected_version=1, reason="Corrected"
         )
 
     procedure.refresh_from_db()
@@ -180,7 +187,7 @@ def test_the_same_screws_again_leave_no_trace_in_the_audit_trail():
         }
     ]
 
-    services.procedure_update(user=None, procedure=procedure, data={"ablation": "rfa"}, screws=same)
+    services.procedure_update(user=None, procedure=procedure, data={"ablation": "rfa"}, screws=same, reason="Corrected")
 
     assert screw_events.count() == before
     assert procedure.screws.count() == 1
