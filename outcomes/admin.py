@@ -3,7 +3,7 @@ from django.contrib import admin
 
 from outcomes import services
 from outcomes.models import Complication, Encounter, SecondaryProcedure
-from registry.admin import ADMIN_REASON, ServiceModelAdmin, add_rule_errors
+from registry.admin import ServiceModelAdmin, add_rule_errors
 
 
 class EncounterAdminForm(forms.ModelForm):
@@ -31,14 +31,11 @@ class EncounterAdmin(ServiceModelAdmin):
     def service_create(self, request, fields):
         return services.encounter_record(user=request.user, **fields)
 
-    def service_update(self, request, obj, data):
+    def service_update(self, request, obj, data, *, expected_version, reason):
         data.pop("procedure", None)
         return services.encounter_update(
-            user=request.user, encounter=obj, data=data, expected_version=obj.version, reason=ADMIN_REASON
+            user=request.user, encounter=obj, data=data, expected_version=expected_version, reason=reason
         )
-
-    def service_delete(self, request, obj):
-        services.encounter_delete(user=request.user, encounter=obj, reason=ADMIN_REASON)
 
 
 class AfterIndexEventAdminForm(forms.ModelForm):
@@ -61,14 +58,11 @@ class SecondaryProcedureAdmin(ServiceModelAdmin):
     def service_create(self, request, fields):
         return services.secondary_procedure_create(user=request.user, **fields)
 
-    def service_update(self, request, obj, data):
+    def service_update(self, request, obj, data, *, expected_version, reason):
         data.pop("procedure", None)
         return services.secondary_procedure_update(
-            user=request.user, secondary_procedure=obj, data=data, expected_version=obj.version, reason=ADMIN_REASON
+            user=request.user, secondary_procedure=obj, data=data, expected_version=expected_version, reason=reason
         )
-
-    def service_delete(self, request, obj):
-        services.secondary_procedure_delete(user=request.user, secondary_procedure=obj, reason=ADMIN_REASON)
 
 
 @admin.register(Complication)
@@ -84,11 +78,8 @@ class ComplicationAdmin(ServiceModelAdmin):
     def service_create(self, request, fields):
         return services.complication_create(user=request.user, **fields)
 
-    def service_update(self, request, obj, data):
+    def service_update(self, request, obj, data, *, expected_version, reason):
         data.pop("procedure", None)
         return services.complication_update(
-            user=request.user, complication=obj, data=data, expected_version=obj.version, reason=ADMIN_REASON
+            user=request.user, complication=obj, data=data, expected_version=expected_version, reason=reason
         )
-
-    def service_delete(self, request, obj):
-        services.complication_delete(user=request.user, complication=obj, reason=ADMIN_REASON)

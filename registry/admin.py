@@ -3,13 +3,23 @@ admin obeys the same rules and leaves the same audit trail as the web forms and 
 
 from django import forms
 from django.contrib import admin
+from django.contrib.messages import ERROR
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.shortcuts import redirect
 
+from core.writes import REASON_MAX_LENGTH, StaleEditError
 from registry import services
-from registry.models import Patient, Procedure, Screw, Site, StaffProfile
+from registry.models import ApiToken, Patient, Procedure, Screw, Site, StaffProfile
 
-ADMIN_REASON = "Edited in the admin"
+# The fields a clinical record's change form adds to the record's own: the version the form was
+# loaded at (optimistic locking, as in the web forms) and the reason for the change (audit trail).
+EDITED_VERSION = "edited_version"
+CHANGE_REASON = "change_reason"
+NO_ADMIN_DELETE = (
+    "Clinical records are not deleted in the admin: delete them with a reason through the API "
+    "(DELETE with ?change_reason=), which keeps the reason in the audit trail."
+)
 
 
 def add_rule_errors(form: forms.ModelForm, errors: dict) -> None:
@@ -18,26 +28,103 @@ def add_rule_errors(form: forms.ModelForm, errors: dict) -> None:
         form.add_error(field if field in form.fields else None, messages)
 
 
+class ClinicalChangeForm(forms.ModelForm):
+    """The change form of a clinical record: the record's fields, the version it was loaded at and
+    a required reason. A form loaded at an older version than the record's is refused with the
+    stale-edit message, before anything is saved."""
+
+    edited_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    change_reason = forms.CharField(
+        label="Reason for change",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why the record changes (kept in the audit trail).",
+        widget=forms.TextInput(attrs={"size": 60}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[EDITED_VERSION].initial = self.instance.version
+
+    def clean(self):
+        cleaned = super().clean()
+        edited = cleaned.get(EDITED_VERSION)
+        current = type(self.instance).objects.filter(pk=self.instance.pk).first()
+        if edited is not None and current is not None and current.version != edited:
+            raise ValidationError(str(StaleEditError(instance=current, expected_version=edited)))
+        return cleaned
+
+
 class ServiceModelAdmin(admin.ModelAdmin):
     """Routes the admin's writes through the services named by the ``service_*`` methods.
 
     ``service_create`` returns the new object; ``service_update`` and ``service_delete``
-    act on an existing one.
+    act on an existing one. A clinical record (``clinical = True``) is changed with the version
+    the form was loaded at and a reason, given to the service; it is never deleted here (the
+    admin's delete would skip the reason and cascade through the patient's records).
     """
+
+    clinical = True
 
     def service_create(self, request, fields: dict):
         raise NotImplementedError
 
-    def service_update(self, request, obj, data: dict):
+    def service_update(self, request, obj, data: dict, **change):
+        """``change`` holds, for a clinical record, ``expected_version`` and ``reason``."""
         raise NotImplementedError
 
     def service_delete(self, request, obj):
         raise NotImplementedError
 
+    # --- change form: version and reason -----------------------------------------------------
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self.clinical and obj is not None:
+            base = kwargs.get("form", self.form)
+            kwargs["form"] = type(f"{base.__name__}Change", (ClinicalChangeForm, base), {})
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        fields = list(super().get_fields(request, obj))
+        if self.clinical and obj is not None:
+            fields += [name for name in (CHANGE_REASON, EDITED_VERSION) if name not in fields]
+        return fields
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleEditError as error:
+            # The form was checked against the version just before; a change that slipped in
+            # between is caught by the service's lock, and the admin's transaction rolled back.
+            self.message_user(request, str(error), ERROR)
+            return redirect(request.path)
+
+    @staticmethod
+    def change_arguments(form) -> dict:
+        return {"expected_version": form.cleaned_data[EDITED_VERSION], "reason": form.cleaned_data[CHANGE_REASON]}
+
+    # --- deletion ------------------------------------------------------------------------
+
+    def has_delete_permission(self, request, obj=None):
+        return False if self.clinical else super().has_delete_permission(request, obj)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        if not self.clinical:
+            return super().delete_view(request, object_id, extra_context)
+        self.message_user(request, NO_ADMIN_DELETE, ERROR)
+        return redirect(f"{request.path.removesuffix('/delete/')}/change/")
+
     def save_model(self, request, obj, form, change):
-        data = {name: form.cleaned_data[name] for name in form.changed_data if name in form.cleaned_data}
+        data = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in form.cleaned_data and name not in (EDITED_VERSION, CHANGE_REASON)
+        }
         if change:
-            saved = self.service_update(request, obj, data)
+            saved = (
+                self.service_update(request, obj, data, **self.change_arguments(form))
+                if self.clinical
+                else self.service_update(request, obj, data)
+            )
         else:
             fields = {name: form.cleaned_data[name] for name in form.cleaned_data if name in form.fields}
             saved = self.service_create(request, fields)
@@ -56,6 +143,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
 class SiteAdmin(ServiceModelAdmin):
     list_display = ["code", "name"]
     search_fields = ["code", "name"]
+    clinical = False  # renamed without a reason, never deleted here
 
     def service_create(self, request, fields):
         return services.site_create(user=request.user, **fields)
@@ -109,13 +197,10 @@ class PatientAdmin(ServiceModelAdmin):
     def service_create(self, request, fields):
         return services.patient_create(user=request.user, **fields)
 
-    def service_update(self, request, obj, data):
+    def service_update(self, request, obj, data, *, expected_version, reason):
         return services.patient_update(
-            user=request.user, patient=obj, data=data, expected_version=obj.version, reason=ADMIN_REASON
+            user=request.user, patient=obj, data=data, expected_version=expected_version, reason=reason
         )
-
-    def service_delete(self, request, obj):
-        services.patient_delete(user=request.user, patient=obj, reason=ADMIN_REASON)
 
 
 class ScrewFormSet(forms.BaseInlineFormSet):
@@ -169,8 +254,7 @@ class ProcedureAdmin(ServiceModelAdmin):
                 procedure=form.instance,
                 data=fields,
                 screws=screws,
-                expected_version=form.instance.version,
-                reason=ADMIN_REASON,
+                **self.change_arguments(form),
             )
         else:
             saved = services.procedure_create(
@@ -179,5 +263,25 @@ class ProcedureAdmin(ServiceModelAdmin):
         form.instance.pk = saved.pk
         form.instance.version = saved.version
 
-    def service_delete(self, request, obj):
-        services.procedure_delete(user=request.user, procedure=obj, reason=ADMIN_REASON)
+
+# --- API tokens (registry/tokens.py): listed and revoked, never shown or made here -----------------
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Who holds a token for which client, and until when. Only a digest is stored, and not even that
+    is shown; deleting a token revokes it. Tokens are issued by the API's login, never here."""
+
+    list_display = ["user", "name", "created", "expiry"]
+    list_filter = ["name"]
+    search_fields = ["user__username", "name"]
+    fields = ["user", "name", "created", "expiry"]
+    readonly_fields = fields
+    ordering = ["user__username", "name"]
+    actions = ["delete_selected"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,9 +1,15 @@
 """The admin writes through the services: same rules, same audit trail."""
 
-import pytest
+import datetime
 
+import pytest
+from django.contrib.messages import get_messages
+
+from outcomes import services as outcome_services
+from outcomes.models import Complication, Encounter, SecondaryProcedure
+from registry import services
 from registry.models import Patient, Procedure
-from registry.tests.factories import PatientFactory
+from registry.tests.factories import EncounterFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -110,3 +116,219 @@ def test_a_psfs_procedure_with_screws_is_saved_by_the_service(admin_client, site
     procedure = Procedure.objects.get()
     assert procedure.screws.count() == 2
     assert procedure.version == 1
+
+
+# --- Reason for change and optimistic locking in the admin -------------------------------------
+
+REASON_MESSAGE = "Give the reason for this change; it is kept in the audit trail."
+
+
+def _patient_change_post(page, **changes) -> dict:
+    """The change form as the browser would post it back, from the page it rendered."""
+    form = page.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form[name].value()
+        if value is None:
+            value = ""
+        elif hasattr(value, "isoformat"):
+            value = value.isoformat()
+        data[name] = value
+    data.update(changes)
+    return data
+
+
+def test_the_patient_change_form_asks_for_a_reason(admin_client, site_a):
+    patient = PatientFactory(site=site_a, mrn="R-1")
+    url = f"/admin/registry/patient/{patient.pk}/change/"
+    page = admin_client.get(url)
+    assert page.context["adminform"].form.fields["change_reason"].required is True
+
+    refused = admin_client.post(url, _patient_change_post(page, mrn="R-2", change_reason="  "))
+
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors == {"change_reason": ["This field is required."]}
+    assert Patient.objects.get(pk=patient.pk).mrn == "R-1"
+
+    saved = admin_client.post(url, _patient_change_post(page, mrn="R-2", change_reason="Typo in the MRN"))
+
+    assert saved.status_code == 302
+    fresh = Patient.objects.get(pk=patient.pk)
+    assert (fresh.mrn, fresh.version) == ("R-2", 2)
+    event = Patient.pgh_event_models["update"].objects.filter(pgh_obj_id=patient.pk).latest("pgh_id")
+    assert event.pgh_context.metadata["reason"] == "Typo in the MRN"
+    assert event.pgh_context.metadata["username"] == "root"
+
+
+def test_the_admin_refuses_a_stale_patient_change_form(admin_client, site_a, personas):
+    patient = PatientFactory(site=site_a, mrn="S-1")
+    url = f"/admin/registry/patient/{patient.pk}/change/"
+    page = admin_client.get(url)
+    services.patient_update(user=personas["alice"], patient=patient, data={"mrn": "S-CLINICIAN"}, reason="Chart")
+
+    response = admin_client.post(url, _patient_change_post(page, mrn="S-ADMIN", change_reason="Cleanup"))
+
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert errors == [
+        "This record was changed by someone else (version 1 was edited, the record is now at version 2). "
+        "Reload it and apply your change again."
+    ]
+    fresh = Patient.objects.get(pk=patient.pk)
+    assert (fresh.mrn, fresh.version) == ("S-CLINICIAN", 2)
+
+
+def test_the_admin_refuses_a_stale_procedure_change_form(admin_client, site_a, personas):
+    patient = PatientFactory(site=site_a)
+    screw = {"corridor": "S1", "trajectory": "iliosacral", "side": "left", "diameter_mm": "7.3", "fully_threaded": True}
+    procedure = services.procedure_create(
+        user=None,
+        patient=patient,
+        date=datetime.date(2023, 4, 5),
+        treatment="psfs",
+        fracture_status="pathological",
+        service="orthopaedics",
+        screws=[screw],
+    )
+    url = f"/admin/registry/procedure/{procedure.pk}/change/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert page.context["adminform"].form["edited_version"].value() == 1
+    services.procedure_update(user=personas["alice"], procedure=procedure, data={"ablation": "rfa"}, reason="Op note")
+
+    data = _procedure_post(patient, "psfs", [{**screw, "fully_threaded": "on"}])
+    data.update({"ablation": "cryo", "edited_version": "1", "change_reason": "Cleanup"})
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "This record was changed by someone else (version 1 was edited, the record is now at version 2). "
+        "Reload it and apply your change again."
+    ]
+    fresh = Procedure.objects.get(pk=procedure.pk)
+    assert (fresh.ablation, fresh.version, fresh.screws.count()) == ("rfa", 2, 1)
+
+
+def test_the_admin_refuses_a_stale_encounter_change_form(admin_client, site_a, personas):
+    encounter = EncounterFactory(procedure__patient__site=site_a, msts_pain=3)
+    url = f"/admin/outcomes/encounter/{encounter.pk}/change/"
+    page = admin_client.get(url)
+    outcome_services.encounter_update(user=personas["alice"], encounter=encounter, data={"msts_pain": 1}, reason="x")
+
+    response = admin_client.post(url, _patient_change_post(page, msts_pain="5", change_reason="Cleanup"))
+
+    assert response.status_code == 200
+    assert len(response.context["adminform"].form.non_field_errors()) == 1
+    fresh = Encounter.objects.get(pk=encounter.pk)
+    assert (fresh.msts_pain, fresh.version) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "registry/patient",
+        "registry/procedure",
+        "outcomes/encounter",
+        "outcomes/secondaryprocedure",
+        "outcomes/complication",
+    ],
+)
+def test_every_clinical_change_form_carries_the_version_and_a_reason(admin_client, site_a, path):
+    encounter = EncounterFactory(procedure__patient__site=site_a)
+    procedure = encounter.procedure
+    secondary = outcome_services.secondary_procedure_create(
+        user=None, procedure=procedure, date=procedure.date + datetime.timedelta(days=40), kind="radiation"
+    )
+    complication = outcome_services.complication_create(
+        user=None, procedure=procedure, date=procedure.date + datetime.timedelta(days=41), kind="infection"
+    )
+    record = {
+        "registry/patient": procedure.patient,
+        "registry/procedure": procedure,
+        "outcomes/encounter": encounter,
+        "outcomes/secondaryprocedure": secondary,
+        "outcomes/complication": complication,
+    }[path]
+
+    page = admin_client.get(f"/admin/{path}/{record.pk}/change/")
+
+    assert page.status_code == 200
+    form = page.context["adminform"].form
+    assert form.fields["change_reason"].required is True
+    assert form["edited_version"].value() == record.version
+    assert 'name="edited_version"' in page.content.decode()
+    assert 'name="change_reason"' in page.content.decode()
+    add_page = admin_client.get(f"/admin/{path}/add/")
+    assert "change_reason" not in add_page.context["adminform"].form.fields
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "registry/patient",
+        "registry/procedure",
+        "outcomes/encounter",
+        "outcomes/secondaryprocedure",
+        "outcomes/complication",
+    ],
+)
+def test_the_admin_does_not_delete_clinical_records(admin_client, site_a, path):
+    encounter = EncounterFactory(procedure__patient__site=site_a)
+    procedure = encounter.procedure
+    secondary = outcome_services.secondary_procedure_create(
+        user=None, procedure=procedure, date=procedure.date + datetime.timedelta(days=40), kind="radiation"
+    )
+    complication = outcome_services.complication_create(
+        user=None, procedure=procedure, date=procedure.date + datetime.timedelta(days=41), kind="infection"
+    )
+    record = {
+        "registry/patient": procedure.patient,
+        "registry/procedure": procedure,
+        "outcomes/encounter": encounter,
+        "outcomes/secondaryprocedure": secondary,
+        "outcomes/complication": complication,
+    }[path]
+    model = type(record)
+
+    confirm = admin_client.post(f"/admin/{path}/{record.pk}/delete/", {"post": "yes"})
+    bulk = admin_client.post(
+        f"/admin/{path}/", {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"}
+    )
+    changelist = admin_client.get(f"/admin/{path}/")
+
+    assert confirm.status_code == 302
+    assert confirm["Location"] == f"/admin/{path}/{record.pk}/change/"
+    messages = [str(m) for m in get_messages(confirm.wsgi_request)]
+    assert messages == [
+        "Clinical records are not deleted in the admin: delete them with a reason through the API "
+        "(DELETE with ?change_reason=), which keeps the reason in the audit trail."
+    ]
+    assert "delete_selected" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
+    assert bulk.status_code in (200, 302)
+    assert model.objects.filter(pk=record.pk).exists()
+    assert Patient.objects.count() == 1
+    assert (Encounter.objects.count(), SecondaryProcedure.objects.count(), Complication.objects.count()) == (1, 1, 1)
+
+
+def test_a_change_slipping_in_after_the_form_check_is_refused(admin_client, site_a, personas, monkeypatch):
+    from django import forms
+
+    from registry import admin as registry_admin
+
+    patient = PatientFactory(site=site_a, mrn="L-1")
+    url = f"/admin/registry/patient/{patient.pk}/change/"
+    page = admin_client.get(url)
+    services.patient_update(user=personas["alice"], patient=patient, data={"mrn": "L-CLINICIAN"}, reason="Chart")
+    # The form's own check passes (as if the clinician saved between the check and the save).
+    monkeypatch.setattr(registry_admin.ClinicalChangeForm, "clean", forms.ModelForm.clean)
+
+    response = admin_client.post(url, _patient_change_post(page, mrn="L-ADMIN", change_reason="Cleanup"))
+
+    assert response.status_code == 302
+    assert response["Location"] == url
+    assert [str(m) for m in get_messages(response.wsgi_request)] == [
+        "This record was changed by someone else (version 1 was edited, the record is now at version 2). "
+        "Reload it and apply your change again."
+    ]
+    fresh = Patient.objects.get(pk=patient.pk)
+    assert (fresh.mrn, fresh.version) == ("L-CLINICIAN", 2)
