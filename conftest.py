@@ -50,6 +50,15 @@ def _broker_folder_of_the_run(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the token endpoint's request rate counts in it, and the
+    address of the test client is the same in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the tests create many. Production keeps PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

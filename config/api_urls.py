@@ -6,7 +6,8 @@ from rest_framework.routers import DefaultRouter
 
 from core.rest import api_not_found
 from outcomes.api import ENCOUNTER_EXPORT_VIEWS, ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
-from registry.api import PatientViewSet, ProcedureViewSet, SiteViewSet, TokenView
+from registry.api import PatientViewSet, ProcedureViewSet, SiteViewSet
+from registry.token_api import TokenView
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
