@@ -182,6 +182,25 @@ def test_6_disabling_the_triggers_of_a_clinical_table_fails(app_db):
     assert len(audit_rows()[EVENT_TABLE]) == count + 1
 
 
+def test_the_app_role_cannot_write_an_event_of_its_own_making(app_db):
+    """A forged "delete" of the patient, attributed to alice's context."""
+    before = audit_rows()
+    columns = [
+        name
+        for (name,) in run(
+            app_db,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name <> 'pgh_id'",
+            [EVENT_TABLE],
+        )
+    ]
+    values = ["'delete'" if name == "pgh_label" else name for name in columns]
+
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        run(app_db, f"INSERT INTO {EVENT_TABLE} ({', '.join(columns)}) SELECT {', '.join(values)} FROM {EVENT_TABLE}")
+
+    assert audit_rows() == before
+
+
 def test_pgtrigger_ignore_does_not_let_the_app_role_change_clinical_data_unaudited(app_db, audited):
     count = len(audit_rows()[EVENT_TABLE])
     pgtrigger_ignore_all(app_db, CLINICAL_TABLE)

@@ -8,8 +8,10 @@ Idempotent. The role (APP_DB_USER, by default registry_app) is created when miss
 APP_DB_PASSWORD, and kept a plain login: no superuser, no CREATEDB/CREATEROLE/REPLICATION/BYPASSRLS,
 member of no role (so it cannot SET ROLE), owner of nothing (so it cannot ALTER, DROP or DISABLE
 TRIGGER). It may read and write the clinical and framework tables and use their sequences; on the
-audit trail (pghistory's context table and every event table of an audited model) it may read,
-and insert events (the event triggers run as the role that changed the data), nothing more.
+audit trail (pghistory's context table and every event table of an audited model) it may only
+read. The events are written by pghistory's event triggers, whose functions run as the owner
+(SECURITY DEFINER, fixed search_path): a change the role makes is recorded, but the role cannot
+write an event of its own making.
 
 Privileges are the first wall. The second: triggers of the audit tables that refuse UPDATE, DELETE
 and TRUNCATE to every role but the tables' owner. They are plain PL/pgSQL, not pgtrigger's, so
@@ -30,6 +32,8 @@ for the events of this transaction and leaves the earlier one as it was.
 import os
 
 import pghistory.models
+import pghistory.trigger
+import pgtrigger
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
@@ -132,6 +136,17 @@ def audit_tables() -> tuple[str, list[str]]:
     return pghistory.models.Context._meta.db_table, sorted(events)
 
 
+def event_trigger_functions() -> list[str]:
+    """The functions of pghistory's event triggers (pgtrigger names a trigger's function after it)."""
+    return sorted(
+        {
+            trigger.get_pgid(model)
+            for model, trigger in pgtrigger.registered()
+            if isinstance(trigger, pghistory.trigger.Event)
+        }
+    )
+
+
 class Command(BaseCommand):
     help = "Creates the application's database role if missing and grants it what it needs, audit trail read-only."
 
@@ -152,8 +167,8 @@ class Command(BaseCommand):
             self.guard(role, context, events)
         if options["verbosity"]:
             self.stdout.write(
-                f"{role}: reads and writes the registry; reads and appends to the audit trail "
-                f"({len(events)} event tables and {context}), which it cannot change or remove."
+                f"{role}: reads and writes the registry; reads the audit trail ({len(events)} event tables and "
+                f"{context}), which only the triggers of its changes write and which it cannot change or remove."
             )
 
     # --- helpers ---------------------------------------------------------------------------
@@ -218,10 +233,9 @@ class Command(BaseCommand):
         self.run("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}", schema, name)
         self.run("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {} TO {}", schema, name)
         self.run("REVOKE INSERT, UPDATE, DELETE ON django_migrations FROM {}", name)
-        for table in events:
-            self.run("REVOKE UPDATE, DELETE ON {} FROM {}", sql.Identifier(table), name)
-        # The context function writes the context table as the owner.
-        self.run("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}", sql.Identifier(context), name)
+        # The event triggers and the context function write the audit tables as the owner.
+        for table in [context, *events]:
+            self.run("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}", sql.Identifier(table), name)
         # Tables of later migrations: readable and appendable until this command runs again.
         self.run("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT, INSERT ON TABLES TO {}", schema, name)
         self.run("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT ON SEQUENCES TO {}", schema, name)
@@ -250,6 +264,10 @@ class Command(BaseCommand):
                 guard,
                 sql.Literal(kind),
             )
+        for function in event_trigger_functions():
+            target = sql.SQL("{}.{}").format(schema, sql.Identifier(function))
+            if self.one("SELECT to_regprocedure(%s) IS NOT NULL", [f"{target.as_string(self.cursor.connection)}()"]):
+                self.run("ALTER FUNCTION {}() SECURITY DEFINER SET search_path = {}, pg_temp", target, schema)
         if self.one("SELECT to_regprocedure('public._pgtrigger_should_ignore(name)') IS NOT NULL"):
             self.run(IGNORE_FUNCTION_SQL, role=sql.Literal(role))
         self.run(CONTEXT_FUNCTION_SQL, schema=schema, context=sql.SQL("{}.{}").format(schema, sql.Identifier(context)))
