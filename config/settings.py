@@ -302,6 +302,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # JSON only, nested at most 32 levels; a hostile body (too deep, too large) is a JSON 400.
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.BoundedJSONParser"],
+    "EXCEPTION_HANDLER": "core.rest.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     # The token endpoint takes 10 requests a minute from one address (per process: the cache is local
     # memory), on top of the failed-login limits; behind the proxy the address is the one it appended.

@@ -9,7 +9,8 @@ Nothing here knows a registry model or role: each app's ``api.py`` builds its re
 from collections.abc import Mapping
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS
+from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
@@ -25,13 +26,46 @@ from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
 
+from core.parsers import TOO_DEEP, BoundedJSONParser
 from core.writes import StaleEditError
 
 MAX_VERSION = 2**31 - 1
+
+
+# --- Request bodies ---------------------------------------------------------------------------
+# The parser lives in core.parsers: DRF reads DEFAULT_PARSER_CLASSES while it builds APIView,
+# before this module (which needs APIView) can be imported.
+
+
+def _raised_while_parsing(exc: BaseException) -> bool:
+    traceback = exc.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if code.co_name == "parse" and code.co_filename.endswith("parsers.py"):
+            return True
+        traceback = traceback.tb_next
+    return False
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus the errors a hostile body raises before any view code runs: every /api/
+    answer is JSON, and none of these is a server error (nor a traceback in the log).
+
+    - a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's RequestDataTooBig): 400;
+    - JSON nested past the interpreter's recursion limit, in a view that names DRF's own parser
+      rather than ``BoundedJSONParser``: 400, as the bounded parser answers.
+    """
+    if isinstance(exc, RequestDataTooBig):
+        exc = exceptions.ParseError(
+            f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
+        )
+    elif isinstance(exc, RecursionError) and _raised_while_parsing(exc):
+        exc = exceptions.ParseError(TOO_DEEP)
+    return drf_exception_handler(exc, context)
 
 
 # --- Strict JSON fields ---------------------------------------------------------------------
@@ -312,7 +346,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
     """
 
     pagination_class = Pagination
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
     lookup_value_regex = "[^/]+"  # a malformed id reaches the view, which answers a JSON 404
     versioned = True
     write_serializer_class: type[serializers.Serializer]
