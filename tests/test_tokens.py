@@ -128,6 +128,27 @@ def test_a_lockout_revokes_every_token(personas):
     assert status_with(token) == 401
 
 
+def test_the_admin_lists_and_revokes_tokens_without_showing_a_key(client, personas):
+    token = get_token(name="nightly-export")["token"]
+    stored = ApiToken.objects.get()
+    client.force_login(personas["root"])
+
+    listing = client.get(reverse("admin:registry_apitoken_changelist"))
+    detail = client.get(reverse("admin:registry_apitoken_change", args=[stored.pk]))
+    adding = client.get(reverse("admin:registry_apitoken_add"))
+    revoked = client.post(reverse("admin:registry_apitoken_delete", args=[stored.pk]), {"post": "yes"})
+
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert "nightly-export" in page and "alice" in page
+    for secret in (token, stored.digest, stored.token_key):
+        assert secret not in page
+        assert secret not in detail.content.decode()
+    assert adding.status_code == 403
+    assert revoked.status_code == 302
+    assert status_with(token) == 401
+
+
 def test_the_plain_text_token_app_is_gone():
     assert "rest_framework.authtoken" not in settings.INSTALLED_APPS
     assert "rest_framework.authentication.TokenAuthentication" not in str(settings.REST_FRAMEWORK)
