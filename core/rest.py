@@ -31,7 +31,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.parsers import TOO_DEEP, BoundedJSONParser
-from core.writes import StaleEditError
+from core.writes import RECORD_GONE, StaleEditError
 
 MAX_VERSION = 2**31 - 1
 
@@ -387,8 +387,13 @@ class ServiceViewSet(viewsets.ModelViewSet):
         return etag(instance) if self.versioned else {}
 
     def respond(self, instance, *, status_code=status.HTTP_200_OK) -> Response:
-        """The record as a reader gets it after a write, read again with the annotations it needs."""
-        fresh = self.get_queryset().get(pk=instance.pk)
+        """The record as a reader gets it after a write, read again with the annotations it needs.
+
+        A request that deleted the record between the write's commit and this read wins: 404.
+        """
+        fresh = self.get_queryset().filter(pk=instance.pk).first()
+        if fresh is None:
+            raise exceptions.NotFound(RECORD_GONE)
         return Response(self.get_serializer(fresh).data, status=status_code, headers=self.version_headers(fresh))
 
     def retrieve(self, request, *args, **kwargs):

@@ -12,9 +12,11 @@ import pghistory
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.dispatch import Signal
+from django.http import Http404
 
 REASON_MAX_LENGTH = 500
 REASON_REQUIRED = "Give the reason for this change; it is kept in the audit trail."
+RECORD_GONE = "This record no longer exists: someone deleted it."
 
 # Sent (without arguments) after a transaction that changed clinical data has committed.
 clinical_data_committed = Signal()
@@ -93,8 +95,13 @@ def save(instance: models.Model) -> None:
 
 
 def lock_for_update(instance: models.Model, *, expected_version: int | None) -> models.Model:
-    """Returns the current row, locked until the transaction ends; refuses a stale edit."""
-    current = type(instance).objects.select_for_update().get(pk=instance.pk)
+    """Returns the current row, locked until the transaction ends; refuses a stale edit.
+
+    A row deleted meanwhile (by a concurrent request) is a 404, not a server error.
+    """
+    current = type(instance).objects.select_for_update().filter(pk=instance.pk).first()
+    if current is None:
+        raise Http404(RECORD_GONE)
     if expected_version is not None and current.version != expected_version:
         raise StaleEditError(instance=current, expected_version=expected_version)
     return current
