@@ -85,13 +85,26 @@ def worklist_for(user, *, today: datetime.date, site: Site | None = None) -> lis
 # A patient's page shows every procedure with all its children. They are read in one query:
 # PostgreSQL puts each procedure's screws, encounters, secondary procedures and complications
 # into JSON arrays beside it. prefetch_related() took five queries and about half the page's
-# time (bench/README.md); the instances built here are the same, with the same field types.
+# time (bench/README.md). The children are model instances built by the public Model.from_db(),
+# as the ORM builds them, with the same field types; they travel in a plain dataclass beside
+# their procedure, never in the ORM's private caches.
 _TIMELINE_CHILDREN = (
     ("screws", Screw),
     ("encounters", Encounter),
     ("secondary_procedures", SecondaryProcedure),
     ("complications", Complication),
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class TimelineProcedure:
+    """A procedure of a patient's timeline and its children, each tuple in its model's ordering."""
+
+    procedure: Procedure
+    screws: tuple[Screw, ...]
+    encounters: tuple[Encounter, ...]
+    secondary_procedures: tuple[SecondaryProcedure, ...]
+    complications: tuple[Complication, ...]
 
 
 def _children_json(model) -> RawSQL:
@@ -107,36 +120,34 @@ def _children_json(model) -> RawSQL:
     )
 
 
-def _instances(model, text: str | None, procedure: Procedure) -> list:
-    """Model instances, as if read by the ORM, from PostgreSQL's JSON of their rows."""
+def _instances(model, text: str | None, procedure: Procedure, db: str) -> tuple:
+    """Model instances, as if read by the ORM, from PostgreSQL's JSON of their rows; each one's
+    ``procedure`` is ``procedure`` (set through the foreign key, so reading it costs no query)."""
     fields = model._meta.concrete_fields
     names = [f.attname for f in fields]
     instances = []
     for row in json.loads(text, parse_float=Decimal) if text else ():
         values = [getattr(f, "output_field", f).to_python(row[f.column]) for f in fields]
-        instance = model.from_db(connection.alias, names, values)
-        instance._state.fields_cache["procedure"] = procedure
+        instance = model.from_db(db, names, values)
+        instance.procedure = procedure
         instances.append(instance)
-    return instances
+    return tuple(instances)
 
 
-def patient_timeline(patient: Patient) -> list[Procedure]:
+def patient_timeline(patient: Patient) -> list[TimelineProcedure]:
     """The patient's procedures by date, each with its screws, encounters, secondary procedures
-    and complications in their model order (``procedure.encounters.all()`` reads no more)."""
-    procedures = list(
-        patient.procedures.order_by("date", "id").annotate(
-            **{f"{name}_json": _children_json(model) for name, model in _TIMELINE_CHILDREN}
-        )
+    and complications in their model order, in one query; reading them costs no other."""
+    procedures = patient.procedures.order_by("date", "id").annotate(
+        **{f"{name}_json": _children_json(model) for name, model in _TIMELINE_CHILDREN}
     )
-    for procedure in procedures:
-        procedure._state.fields_cache["patient"] = patient
-        procedure._prefetched_objects_cache = {}
-        for name, model in _TIMELINE_CHILDREN:
-            related = getattr(procedure, name).all()
-            related._result_cache = _instances(model, getattr(procedure, f"{name}_json"), procedure)
-            related._prefetch_done = True
-            procedure._prefetched_objects_cache[name] = related
-    return procedures
+    timeline = []
+    for procedure in procedures:  # each knows its patient: read through patient.procedures
+        children = {
+            name: _instances(model, getattr(procedure, f"{name}_json"), procedure, procedures.db)
+            for name, model in _TIMELINE_CHILDREN
+        }
+        timeline.append(TimelineProcedure(procedure=procedure, **children))
+    return timeline
 
 
 # --- Audit trail ---------------------------------------------------------------------

@@ -198,30 +198,31 @@ def worklist(request):
 # --- A patient's timeline -------------------------------------------------------------
 
 
-def _timeline_items(procedure: Procedure, today, *, alive: bool) -> dict:
-    followups = [e.date for e in procedure.encounters.all() if e.kind == EncounterKind.FOLLOWUP]
+def _timeline_items(entry: selectors.TimelineProcedure, today, *, alive: bool) -> dict:
+    procedure = entry.procedure
+    followups = [e.date for e in entry.encounters if e.kind == EncounterKind.FOLLOWUP]
     items = []
-    for encounter in procedure.encounters.all():
+    for encounter in entry.encounters:
         timing = (
             schedule.followup_timing(procedure.date, encounter.date)
             if encounter.kind == EncounterKind.FOLLOWUP
             else "baseline"
         )
         items.append({"type": "encounter", "date": encounter.date, "obj": encounter, "timing": timing})
-    items += [{"type": "secondary", "date": s.date, "obj": s} for s in procedure.secondary_procedures.all()]
-    items += [{"type": "complication", "date": c.date, "obj": c} for c in procedure.complications.all()]
+    items += [{"type": "secondary", "date": s.date, "obj": s} for s in entry.secondary_procedures]
+    items += [{"type": "complication", "date": c.date, "obj": c} for c in entry.complications]
     items.sort(key=lambda item: (item["date"], item["type"] != "encounter"))
     next_visit = schedule.next_visit(procedure.date, followups, today) if alive else None
-    return {"procedure": procedure, "items": items, "next_visit": next_visit}
+    return {"procedure": procedure, "screws": entry.screws, "items": items, "next_visit": next_visit}
 
 
 @staff_view
 def patient_detail(request, pk: int):
     patient = get_object_or_404(patients_visible_to(request.user).select_related("site"), pk=pk)
-    procedures = selectors.patient_timeline(patient)
+    entries = selectors.patient_timeline(patient)
     today = timezone.localdate()
     # Only the last procedure's schedule is still followed once a later procedure exists.
-    timeline = [_timeline_items(p, today, alive=patient.death_date is None and p is procedures[-1]) for p in procedures]
+    timeline = [_timeline_items(e, today, alive=patient.death_date is None and e is entries[-1]) for e in entries]
     phi = may_see_phi(request.user)
     return render(
         request,
@@ -231,7 +232,7 @@ def patient_detail(request, pk: int):
             "timeline": timeline,
             "phi": phi,
             "can_write": site_rights(request.user, patient.site).write,
-            "index_date": procedures[0].date if procedures else None,
+            "index_date": entries[0].procedure.date if entries else None,
         },
     )
 
