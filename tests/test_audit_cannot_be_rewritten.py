@@ -40,7 +40,8 @@ def app_role(monkeypatch):
     """The application role's name and password, as the deployment gives them to grant_app_role
     (on the embedded server, the checkout's own password)."""
     if not os.environ.get("APP_DB_PASSWORD"):
-        monkeypatch.setenv("APP_DB_PASSWORD", secrets.token_urlsafe(24))
+        # The same for every test run of the checkout: runs on the same server share the role.
+        monkeypatch.setenv("APP_DB_PASSWORD", embedded_db.app_role_password() or secrets.token_urlsafe(24))
     return os.environ.get("APP_DB_USER") or DEFAULT_APP_ROLE, os.environ["APP_DB_PASSWORD"]
 
 

@@ -30,13 +30,14 @@ for the events of this transaction and leaves the earlier one as it was.
 """
 
 import os
+import time
 
 import pghistory.models
 import pghistory.trigger
 import pgtrigger
 from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
+from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 from psycopg import sql
 
 DEFAULT_APP_ROLE = "registry_app"
@@ -186,18 +187,17 @@ class Command(BaseCommand):
 
     def ensure_role(self, role: str, password: str) -> None:
         name = sql.Identifier(role)
-        exists = self.one(
-            "SELECT NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls) AND rolcanlogin "
-            "FROM pg_roles WHERE rolname = %s",
-            [role],
-        )
-        if exists is None:
-            if not password:
-                raise CommandError(f"The role {role} does not exist: set APP_DB_PASSWORD to create it.")
-            self.run("CREATE ROLE {} " + ROLE_ATTRIBUTES + " PASSWORD {}", name, sql.Literal(password))
-        elif password or not exists:
-            extra = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
-            self.run("ALTER ROLE {} " + ROLE_ATTRIBUTES + "{}", name, extra)
+        # Roles belong to the whole server: a run of this command on another database of it (a
+        # test database) may create or alter the role at the same moment; the loser tries again.
+        for attempt in range(1, 6):
+            try:
+                with transaction.atomic():
+                    self.create_or_alter_role(role, password)
+                break
+            except (IntegrityError, InternalError, ProgrammingError):
+                if attempt == 5:
+                    raise
+                time.sleep(0.2 * attempt)
         # A member of another role could SET ROLE to it.
         self.cursor.execute(
             "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid "
@@ -219,6 +219,21 @@ class Command(BaseCommand):
                 f"The role {role} owns {owned} objects of this database: the owner could alter them and their "
                 "triggers. Reassign them to the role that migrates (REASSIGN OWNED BY) and run this again."
             )
+
+    def create_or_alter_role(self, role: str, password: str) -> None:
+        name = sql.Identifier(role)
+        exists = self.one(
+            "SELECT NOT (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls) AND rolcanlogin "
+            "FROM pg_roles WHERE rolname = %s",
+            [role],
+        )
+        if exists is None:
+            if not password:
+                raise CommandError(f"The role {role} does not exist: set APP_DB_PASSWORD to create it.")
+            self.run("CREATE ROLE {} " + ROLE_ATTRIBUTES + " PASSWORD {}", name, sql.Literal(password))
+        elif password or not exists:
+            extra = sql.SQL(" PASSWORD {}").format(sql.Literal(password)) if password else sql.SQL("")
+            self.run("ALTER ROLE {} " + ROLE_ATTRIBUTES + "{}", name, extra)
 
     # --- privileges --------------------------------------------------------------------------
 
