@@ -29,7 +29,10 @@ TELLTALES = {
     "an MSTS domain label defined": re.compile(r"""["']emotional_acceptance["'],\s*["']Emotion"""),
     "the MSTS descriptors defined": re.compile(r"""["']msts_pain["']\s*:\s*\{\s*5\s*:"""),
     "the MSTS percent formula": re.compile(r"/\s*\(?\s*(?:30|MSTS_MAX)\s*\)?\s*\*\s*100"),
-    "the MSTS maximum in the running total": re.compile(r"""["']\s*/ 30\b|\}\}\s*/ 30\b"""),
+    "the MSTS maximum in the running total": re.compile(r"""["']\s*/ 30\b|\}\}\s*/ ?30\b"""),
+    "a treatment code spelled out as its label in a page": re.compile(
+        r"""==\s*["'](?:psfs|sacroplasty)["']\s*%\}\s*(?:PSFS|Sacroplasty)"""
+    ),
     "the MSTS domain count in the running total": re.compile(r"\bof 6 domains\b"),
     "the MSTS maximum defined": re.compile(r"^\s*MSTS_MAX\s*=\s*\d", re.MULTILINE),
     "the treatments listed": re.compile(r"""\(\s*["']psfs["'],\s*["']sacroplasty["']\s*\)"""),
@@ -69,6 +72,11 @@ def searched_files() -> list[Path]:
         ("the MSTS percent formula", "var percent = (Math.round((total / 30) * 1000) / 10).toFixed(1);"),
         ("the MSTS maximum in the running total", 'output.textContent = "Total: " + total + " / 30 (" + percent'),
         ("the MSTS maximum in the running total", "Total: {{ msts_total }} / 30 ({{ msts_percent|percent }})"),
+        ("the MSTS maximum in the running total", "{{ obj.msts_total }}/30 ({{ obj.msts_percent|percent }})"),
+        (
+            "a treatment code spelled out as its label in a page",
+            '{% if row.procedure.treatment == "psfs" %}PSFS{% else %}Sacroplasty{% endif %}',
+        ),
         ("the MSTS domain count in the running total", "({{ msts_scored }} of 6 domains scored)"),
         ("the MSTS maximum defined", "MSTS_MAX = 30"),
         ("the treatments listed", 'TREATMENTS = ("psfs", "sacroplasty")'),
