@@ -59,6 +59,33 @@ def _fresh_cache():
 
 
 @pytest.fixture(autouse=True)
+def _force_login_gives_the_second_factor(monkeypatch):
+    """client.force_login stands for a whole login: for a user who must use two-factor login
+    (core/mfa.py: the admins), it also pairs an authenticator and marks the session verified, as
+    the verify page would. Tests of the two-factor pages log in through the login form instead."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        from core.mfa import must_verify
+
+        original(self, user, backend)
+        if must_verify(user):
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+            if device is None:
+                device = TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     # Real hashing costs ~0.3 s a user; the tests create many. Production keeps PBKDF2.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -117,6 +117,8 @@ def prepare(out_path: str) -> None:
     django.setup()
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from analysis.models import Snapshot
     from analysis.services import stats_refresh
@@ -135,6 +137,9 @@ def prepare(out_path: str) -> None:
     session[SESSION_KEY] = str(user.pk)
     session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    # An admin's session counts once its second factor is given, as the verify page records it.
+    device, _ = TOTPDevice.objects.get_or_create(user=user, name="bench", defaults={"confirmed": True})
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.create()
     if not Snapshot.objects.filter(site__isnull=True).exists():
         result = stats_refresh()

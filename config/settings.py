@@ -113,6 +113,9 @@ INSTALLED_APPS = [
     "pghistory",
     "pghistory.admin",
     "axes",
+    "django_otp",  # two-factor login (core/mfa.py)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "rest_framework",
     "knox",  # hashed, expiring API tokens (registry.tokens.ApiToken)
     "django_filters",
@@ -132,6 +135,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Until a user who must use a second factor has given it, only the login and two-factor pages open.
+    "core.mfa.SecondFactorMiddleware",
     "config.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -190,7 +196,7 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins (registry/logins.py): five for one username from one address lock that username from
+# Failed logins (core/logins.py): five for one username from one address lock that username from
 # that address, twenty from one address lock the address (password spraying), for 15 minutes.
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 20)
@@ -198,17 +204,23 @@ if not 1 <= AXES_FAILURE_LIMIT <= LOGIN_ADDRESS_FAILURE_LIMIT:
     raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT must be at least 1 and at most LOGIN_ADDRESS_FAILURE_LIMIT.")
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
-AXES_HANDLER = "registry.logins.LoginLimitHandler"
+AXES_HANDLER = "core.logins.LoginLimitHandler"
 # Made-up usernames are counted as one (a spray leaves one row an address, and no typed secret is kept).
-AXES_USERNAME_CALLABLE = "registry.logins.axes_username"
+AXES_USERNAME_CALLABLE = "core.logins.axes_username"
 # Behind the TLS proxy, the address the proxy saw, not one the client wrote in a header.
-AXES_CLIENT_IP_CALLABLE = "registry.logins.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.logins.client_ip"
 # Attempts while locked out are refused without being recorded (no row, no longer lockout).
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_SENSITIVE_PARAMETERS = ["password"]
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
+
+# Two-factor login (core/mfa.py): "admins" (registry admins, the default) or "all" users; others may opt in.
+MFA_REQUIRED_FOR = os.environ.get("MFA_REQUIRED_FOR", "admins").strip().lower()
+if MFA_REQUIRED_FOR not in {"admins", "all"}:
+    raise ImproperlyConfigured(f"MFA_REQUIRED_FOR must be admins or all; got {MFA_REQUIRED_FOR!r}.")
+OTP_TOTP_ISSUER = "Sacral registry"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

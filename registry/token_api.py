@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from core.mfa import check_token_otp
 from core.rest import FIELD_ERRORS, ErrorSerializer, Text
 from registry.tokens import DEFAULT_CLIENT_NAME, MAX_TOKENS_PER_USER, TooManyTokens, issue_token
 
@@ -28,6 +29,13 @@ class TokenRequestSerializer(serializers.Serializer):
         "with the same name replaces that client's token; a user holds at most "
         f"{MAX_TOKENS_PER_USER} tokens.",
         error_messages={"invalid": "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit."},
+    )
+    otp = Text(
+        max_length=32,
+        required=False,
+        default="",
+        help_text="Required of registry admins (and of anyone who set up two-factor login): the current 6-digit "
+        "code of the authenticator app, or one of the recovery codes (used up).",
     )
 
 
@@ -82,6 +90,14 @@ class TokenView(APIView):
             )
         if user is None:
             raise exceptions.ValidationError({"non_field_errors": ["Unable to log in with the given credentials."]})
+        why_not = check_token_otp(request, user, data["otp"])
+        if why_not:
+            if getattr(request, "axes_locked_out", False):
+                return Response(
+                    {"detail": "Account locked: too many failed logins. Try again later."},
+                    status=status.HTTP_429_TOO_MANY_REQUESTS,
+                )
+            raise exceptions.ValidationError({"otp": [why_not]})
         try:
             token, key = issue_token(user, data["name"])
         except TooManyTokens as error:

@@ -3,12 +3,15 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from core import mfa
 from registry import views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("mfa/setup/", mfa.setup, name="mfa_setup"),
+    path("mfa/verify/", mfa.verify, name="mfa_verify"),
     path(
         "password/",
         auth_views.PasswordChangeView.as_view(template_name="accounts/password_change_form.html"),

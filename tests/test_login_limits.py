@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 from rest_framework.throttling import ScopedRateThrottle
 
-from registry.logins import UNKNOWN_USERNAME
+from core.logins import UNKNOWN_USERNAME
 from registry.tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
