@@ -292,7 +292,14 @@ CHANGE_REASON = OpenApiParameter(
 UPDATE_DESCRIPTION = (
     "Optimistic locking: send the `version` you read (in the body or as `If-Match`); if the record changed "
     "since, nothing is saved and the answer is 409 with the current version. `change_reason` is required "
-    '(without it: 400 `{"change_reason": [...]}`, nothing saved) and goes to the audit trail.'
+    '(without it: 400 `{"change_reason": [...]}`, nothing saved) and goes to the audit trail. '
+    "Fields outside the request schema are refused (400 `Unknown field.`, inside screws too); the read-only "
+    "fields of the representation (`id`, `created_at`...) may be sent back unchanged, a changed value is a 400 "
+    "(`This field is read-only.`). An update that changes nothing saves nothing: same `version`, no audit event."
+)
+CREATE_DESCRIPTION = (
+    'Fields outside the request schema are refused: 400 `{field: ["Unknown field."]}` (inside screws too), '
+    "and a read-only field of the representation (`id`, `version`...) is a 400 `This field is read-only.`."
 )
 
 
@@ -306,6 +313,7 @@ def resource_schema(name: str, *, write, update, read, examples=None, update_exa
         list=extend_schema(summary=f"List {name}", responses={200: read(many=True), 400: FIELD_ERRORS, **one}),
         create=extend_schema(
             summary=f"Create {name}",
+            description=CREATE_DESCRIPTION,
             request=write,
             responses={201: read, 400: FIELD_ERRORS, **base},
             examples=examples or [],
@@ -334,6 +342,28 @@ def resource_schema(name: str, *, write, update, read, examples=None, update_exa
             responses={204: None, 400: FIELD_ERRORS, **stale, **one},
         ),
     )
+
+
+UNKNOWN_FIELD = "Unknown field."
+READ_ONLY_FIELD = "This field is read-only."
+
+
+def _nested_unknown_fields(field, read_field, value):
+    """The unknown keys of the objects of a nested list of objects (a procedure's screws), as DRF
+    reports a list's errors (one dict an item, empty when it is fine); None when there are none.
+
+    The read-only keys of the nested representation (a screw's ``id``) may be sent back: nested
+    objects are replaced as a whole, so they are ignored."""
+    if not isinstance(field, serializers.ListSerializer) or not isinstance(value, list):
+        return None
+    known = {name for name, child in field.child.fields.items() if not child.read_only}
+    if isinstance(read_field, serializers.ListSerializer):
+        known |= set(read_field.child.fields)
+    items = [
+        {key: [UNKNOWN_FIELD] for key in item if key not in known} if isinstance(item, Mapping) else {}
+        for item in value
+    ]
+    return items if any(items) else None
 
 
 class ServiceViewSet(viewsets.ModelViewSet):
@@ -378,10 +408,44 @@ class ServiceViewSet(viewsets.ModelViewSet):
         # one record is found by its id alone, without building a FilterSet and its form.
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
-    def _valid_input(self, serializer_class, *, partial: bool) -> dict:
+    def _valid_input(self, serializer_class, *, partial: bool, instance=None) -> dict:
+        self._refuse_fields_outside_the_schema(serializer_class, instance)
         serializer = serializer_class(data=self.request.data, partial=partial, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
+
+    def _refuse_fields_outside_the_schema(self, serializer_class, instance) -> None:
+        """A field the request schema does not name is refused rather than silently dropped:
+        400 ``{name: ["Unknown field."]}``, inside nested objects (a procedure's screws) too.
+
+        A field of the representation that clients cannot write (``id``, ``study_id``,
+        ``msts_total``, ``created_at``...) may be sent back on an update with the value the record
+        has; any other value, or such a field on a creation, is ``"This field is read-only."``
+        (refused, so that a client never believes it changed what it cannot change).
+        ``version`` is the optimistic-locking input of an update.
+        """
+        data = self.request.data
+        if not isinstance(data, Mapping):
+            return  # the serializer refuses a body that is not an object
+        writable = serializer_class(context=self.get_serializer_context()).fields
+        readable = self.get_serializer().fields
+        current = self.get_serializer(instance).data if instance is not None else None
+        errors = {}
+        for name, value in data.items():
+            field = writable.get(name)
+            if field is not None and not field.read_only:
+                nested = _nested_unknown_fields(field, readable.get(name), value)
+                if nested:
+                    errors[name] = nested
+            elif name == "version" and self.versioned and instance is not None:
+                continue
+            elif name in readable:
+                if current is None or name not in current or current[name] != value:
+                    errors[name] = [READ_ONLY_FIELD]
+            else:
+                errors[name] = [UNKNOWN_FIELD]
+        if errors:
+            raise exceptions.ValidationError(errors)
 
     def version_headers(self, instance) -> dict:
         return etag(instance) if self.versioned else {}
@@ -407,7 +471,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
-        data = self._valid_input(self.update_serializer_class, partial=kwargs.pop("partial", False))
+        data = self._valid_input(self.update_serializer_class, partial=kwargs.pop("partial", False), instance=instance)
         reason = data.pop("change_reason", "")
         version = expected_version(request)
         return self.respond(self.service_update(instance, data, expected_version=version, reason=reason))

@@ -87,7 +87,8 @@ def encounter_update(
     encounter = lock_for_update(encounter, expected_version=expected_version)
     if "narcotic_change" in data:
         data = {**data, "narcotic_change": data["narcotic_change"] or None}
-    assign(encounter, data, allowed=ENCOUNTER_EDITABLE)
+    if not assign(encounter, data, allowed=ENCOUNTER_EDITABLE):
+        return encounter  # nothing changes: no new version, no audit event
     validate(encounter, errors=encounter_rule_errors(encounter))
     encounter.version += 1
     with audit_context(user=user, action="encounter_update", reason=reason):
@@ -120,7 +121,8 @@ def _event_update(event, *, user, action: str, data: dict, allowed, expected_ver
     check_can_write_site(user, event.procedure.patient.site_id)
     reason = require_reason(reason)
     event = lock_for_update(event, expected_version=expected_version)
-    assign(event, data, allowed=allowed)
+    if not assign(event, data, allowed=allowed):
+        return event  # nothing changes: no new version, no audit event
     validate(event, errors=after_death_errors(event.procedure, event.date))
     event.version += 1
     with audit_context(user=user, action=action, reason=reason):

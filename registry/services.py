@@ -133,7 +133,8 @@ def patient_update(
     check_can_write_site(user, patient.site_id)
     reason = require_reason(reason)
     patient = lock_for_update(patient, expected_version=expected_version)
-    assign(patient, data, allowed=PATIENT_EDITABLE)
+    if not assign(patient, data, allowed=PATIENT_EDITABLE):
+        return patient  # nothing changes: no new version, no audit event
     if "site" in data:
         check_can_write_site(user, patient.site_id)
     validate(patient, errors=patient_rule_errors(patient))
@@ -182,6 +183,16 @@ def _build_screws(procedure: Procedure, screws: Sequence[dict]) -> tuple[list[Sc
     return built, errors
 
 
+def _screw_rows(screws) -> list[tuple]:
+    return [tuple(getattr(s, f) for f in SCREW_FIELDS) for s in screws]
+
+
+def _same_screws(procedure: Procedure, screws: Sequence[dict]) -> bool:
+    """Whether ``screws`` describe the procedure's screws as they are (in order)."""
+    built, errors = _build_screws(procedure, screws)
+    return not errors and _screw_rows(procedure.screws.order_by("id")) == _screw_rows(built)
+
+
 def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, replace_screws: bool) -> None:
     errors = {}
     built = []
@@ -195,8 +206,7 @@ def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, repl
     save(procedure)
     if screws is not None:
         if replace_screws:
-            current = [tuple(getattr(s, f) for f in SCREW_FIELDS) for s in procedure.screws.order_by("id")]
-            if current == [tuple(getattr(s, f) for f in SCREW_FIELDS) for s in built]:
+            if _screw_rows(procedure.screws.order_by("id")) == _screw_rows(built):
                 return  # the same screws: no churn in the audit trail
             procedure.screws.all().delete()
         for screw in built:
@@ -256,7 +266,9 @@ def procedure_update(
     procedure = lock_for_update(procedure, expected_version=expected_version)
     if "indications" in data:
         data = {**data, "indications": list(data["indications"])}
-    assign(procedure, data, allowed=PROCEDURE_EDITABLE)
+    changed = assign(procedure, data, allowed=PROCEDURE_EDITABLE)
+    if not changed and (screws is None or _same_screws(procedure, list(screws))):
+        return procedure  # nothing changes: no new version, no audit event
     procedure.version += 1
     with audit_context(user=user, action="procedure_update", reason=reason):
         _save_procedure(procedure, None if screws is None else list(screws), replace_screws=True)

@@ -216,3 +216,125 @@ def test_it_refuses_a_repeated_query_parameter(personas, procedure_a):
 
     assert response.status_code == 400
     assert response.json() == {"patient": ["Send this parameter once."]}
+
+
+# --- Fields outside the schema; no-op updates --------------------------------------------------
+
+
+def update_events(model, pk):
+    return model.pgh_event_models["update"].objects.filter(pgh_obj_id=pk, pgh_label="update")
+
+
+@pytest.mark.parametrize(
+    ("extra", "errors"),
+    [
+        ({"is_demo": True}, {"is_demo": ["Unknown field."]}),
+        ({"junk": list(range(10_000))}, {"junk": ["Unknown field."]}),
+        ({"change_reason": "new"}, {"change_reason": ["Unknown field."]}),
+        ({"version": 1}, {"version": ["This field is read-only."]}),
+        ({"study_id": "SAC-99999"}, {"study_id": ["This field is read-only."]}),
+        ({"id": 5, "Site": "SITEA"}, {"id": ["This field is read-only."], "Site": ["Unknown field."]}),
+    ],
+)
+def test_a_creation_refuses_fields_outside_the_schema(personas, extra, errors):
+    response = client_for(personas["alice"]).post("/api/patients/", patient_body("SITEA", **extra), format="json")
+
+    assert response.status_code == 400
+    assert response.json() == errors
+    assert Patient.objects.count() == 0
+
+
+def test_an_unknown_field_inside_a_screw_is_refused(personas, procedure_a):
+    body = procedure_body(procedure_a.patient_id)
+    body["screws"] = [dict(body["screws"][0]), {**body["screws"][0], "length_mm": 80}]
+
+    response = client_for(personas["alice"]).post("/api/procedures/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json() == {"screws": [{}, {"length_mm": ["Unknown field."]}]}
+    assert Procedure.objects.count() == 1
+
+
+def test_an_update_refuses_an_unknown_field(personas, procedure_a):
+    response = client_for(personas["alice"]).patch(
+        f"/api/patients/{procedure_a.patient_id}/", {"is_demo": True, "change_reason": "x"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"is_demo": ["Unknown field."]}
+    assert Patient.objects.get().is_demo is False
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("study_id", "SAC-99999"), ("id", 999), ("age", 12), ("created_at", "2020-01-01T00:00:00Z")],
+)
+def test_an_update_refuses_a_changed_read_only_field(personas, procedure_a, field, value):
+    patient = procedure_a.patient
+
+    response = client_for(personas["alice"]).patch(
+        f"/api/patients/{patient.pk}/", {field: value, "mrn": "NEW", "change_reason": "x"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {field: ["This field is read-only."]}
+    fresh = Patient.objects.get()
+    assert (fresh.study_id, fresh.mrn, fresh.version) == (patient.study_id, patient.mrn, 1)
+
+
+def test_the_representation_sent_back_with_a_change_is_accepted(personas, procedure_a):
+    client = client_for(personas["alice"])
+    url = f"/api/patients/{procedure_a.patient_id}/"
+    body = client.get(url).json()
+
+    response = client.put(url, {**body, "mrn": "CHANGED", "change_reason": "MRN typo"}, format="json")
+
+    assert response.status_code == 200
+    assert (response.json()["mrn"], response.json()["version"]) == ("CHANGED", 2)
+
+
+def test_a_procedure_sent_back_with_its_screw_ids_is_accepted(personas, procedure_a):
+    client = client_for(personas["alice"])
+    url = f"/api/procedures/{procedure_a.pk}/"
+    body = client.get(url).json()
+    body["screws"][0]["side"] = "left" if body["screws"][0]["side"] == "right" else "right"
+
+    response = client.put(url, {**body, "change_reason": "Op note"}, format="json")
+
+    assert response.status_code == 200
+    assert response.json()["version"] == 2
+    assert procedure_a.screws.get().side == body["screws"][0]["side"]
+
+
+@pytest.mark.parametrize("resource", ["patients", "procedures", "encounters", "complications"])
+def test_an_update_that_changes_nothing_keeps_the_version_and_writes_no_event(personas, procedure_a, resource):
+    from outcomes import services as outcome_services
+    from outcomes.models import Complication
+    from registry.tests.factories import EncounterFactory
+
+    record = {
+        "patients": lambda: procedure_a.patient,
+        "procedures": lambda: procedure_a,
+        "encounters": lambda: EncounterFactory(procedure=procedure_a),
+        "complications": lambda: outcome_services.complication_create(
+            user=None, procedure=procedure_a, date=datetime.date(2023, 6, 1), kind="infection"
+        ),
+    }[resource]()
+    model = {"patients": Patient, "procedures": Procedure, "encounters": Encounter, "complications": Complication}[
+        resource
+    ]
+    client = client_for(personas["alice"])
+    url = f"/api/{resource}/{record.pk}/"
+    body = client.get(url).json()
+    before = model.objects.values().get(pk=record.pk)
+    screw_events = Procedure.screws.rel.related_model.pgh_event_models["insert"].objects.count()
+
+    put = client.put(url, {**body, "change_reason": "Checked"}, format="json")
+    patch = client.patch(url, {"version": body["version"], "change_reason": "Checked"}, format="json")
+
+    assert (put.status_code, patch.status_code) == (200, 200)
+    assert put.json() == body
+    assert put["ETag"] == f'"{body["version"]}"'
+    assert model.objects.values().get(pk=record.pk) == before
+    assert not update_events(model, record.pk).exists()
+    assert Procedure.screws.rel.related_model.pgh_event_models["insert"].objects.count() == screw_events

@@ -76,11 +76,12 @@ def test_it_refuses_another_sites_code_in_any_case_as_another_site(personas):
     assert response.json() == {"detail": "You may not change records of this site."}
 
 
-def test_it_ignores_a_study_id_sent_by_the_client(personas):
+def test_it_refuses_a_study_id_sent_by_the_client(personas):
     response = client_for(personas["alice"]).post(URL, patient_body("SITEA", study_id="SAC-99999"), format="json")
 
-    assert response.status_code == 201
-    assert Patient.objects.get().study_id != "SAC-99999"
+    assert response.status_code == 400
+    assert response.json() == {"study_id": ["This field is read-only."]}
+    assert not Patient.objects.exists()
 
 
 @pytest.mark.parametrize(
