@@ -47,7 +47,9 @@ def test_a_clinician_sees_the_due_and_overdue_visits_of_her_site(client, persona
 
 def test_deceased_patients_are_not_listed(client, personas, site_a):
     procedure = operated(site_a, 10)
-    services.patient_update(user=None, patient=procedure.patient, data={"death_date": days_ago(1)})
+    services.patient_update(
+        user=None, patient=procedure.patient, data={"death_date": days_ago(1)}, reason="Death recorded"
+    )
     client.force_login(personas["alice"])
 
     assert listed(client.get(reverse("worklist"))) == []
