@@ -14,6 +14,7 @@ import schemathesis
 from django.core import signals
 from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
+from rest_framework.throttling import ScopedRateThrottle
 from schemathesis.config import SchemathesisConfig
 
 from config.wsgi import application
@@ -65,6 +66,13 @@ def token(db):
 
 
 @pytest.fixture
+def no_token_rate(monkeypatch):
+    """The token endpoint's request rate counts in the cache, which the savepoints do not roll back:
+    it would answer 429 after ten examples. The rate has its own tests (tests/test_login_limits.py)."""
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"token": "100000/min"})
+
+
+@pytest.fixture
 def keep_db_connection():
     """The WSGI handler closes the connection after each request, which would end the test's transaction;
     Django's test client disconnects the same signal handlers."""
@@ -86,7 +94,7 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application,
 # Fixtures are set up once per operation on purpose (each example is isolated by its savepoint);
 # no example database, so a run leaves nothing in the checkout and depends on no earlier run.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture], database=None)
-def test_the_api_survives_fuzzing(case, seeded, token, keep_db_connection):
+def test_the_api_survives_fuzzing(case, seeded, token, keep_db_connection, no_token_rate):
     resource = case.path.removeprefix("/api/").split("/")[0]
     if isinstance((case.path_parameters or {}).get("id"), int) and random.random() < 0.8:
         case.path_parameters["id"] = seeded[resource]
