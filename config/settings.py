@@ -221,6 +221,8 @@ MFA_REQUIRED_FOR = os.environ.get("MFA_REQUIRED_FOR", "admins").strip().lower()
 if MFA_REQUIRED_FOR not in {"admins", "all"}:
     raise ImproperlyConfigured(f"MFA_REQUIRED_FOR must be admins or all; got {MFA_REQUIRED_FOR!r}.")
 OTP_TOTP_ISSUER = "Sacral registry"
+# The admin lists and removes devices but never shows a device's key, QR code or recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"

@@ -236,3 +236,23 @@ def test_an_unknown_setting_value_is_refused(monkeypatch):
 
     assert result.returncode == 1
     assert "MFA_REQUIRED_FOR must be admins or all; got 'nobody'." in result.stderr
+
+
+def test_the_admin_removes_devices_without_showing_their_secrets(client, personas):
+    device = paired(personas["alice"])
+    static = StaticDevice.objects.get(user=personas["alice"])
+    client.force_login(personas["root"])
+
+    pages = [
+        client.get(reverse("admin:otp_totp_totpdevice_changelist")),
+        client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk])),
+        client.get(reverse("admin:otp_static_staticdevice_change", args=[static.pk])),
+    ]
+    removed = client.post(reverse("admin:otp_totp_totpdevice_delete", args=[device.pk]), {"post": "yes"})
+
+    for page in pages:
+        assert page.status_code == 200
+        html = page.content.decode()
+        assert device.key not in html and "aaaa2222" not in html and "qrcode" not in html
+    assert removed.status_code == 302
+    assert not TOTPDevice.objects.filter(user=personas["alice"]).exists()
