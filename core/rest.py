@@ -9,8 +9,7 @@ Nothing here knows a registry model or role: each app's ``api.py`` builds its re
 from collections.abc import Mapping
 
 from django import forms
-from django.conf import settings
-from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import fields as django_filters_fields
 from django_filters import rest_framework as filters
@@ -28,44 +27,19 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
 
-from core.parsers import TOO_DEEP, BoundedJSONParser
+from core.parsers import BoundedJSONParser
+from core.request_body import (
+    exception_handler,  # noqa: F401  (the settings' EXCEPTION_HANDLER)
+    refuse_fields_outside_the_schema,
+)
 from core.writes import RECORD_GONE, StaleEditError
 
 MAX_VERSION = 2**31 - 1
 
-
-# --- Request bodies ---------------------------------------------------------------------------
-# The parser lives in core.parsers: DRF reads DEFAULT_PARSER_CLASSES while it builds APIView,
-# before this module (which needs APIView) can be imported.
-
-
-def _raised_while_parsing(exc: BaseException) -> bool:
-    traceback = exc.__traceback__
-    while traceback is not None:
-        code = traceback.tb_frame.f_code
-        if code.co_name == "parse" and code.co_filename.endswith("parsers.py"):
-            return True
-        traceback = traceback.tb_next
-    return False
-
-
-def exception_handler(exc, context):
-    """DRF's handler, plus the errors a hostile body raises before any view code runs: every /api/
-    answer is JSON, and none of these is a server error (nor a traceback in the log).
-
-    - a body over DATA_UPLOAD_MAX_MEMORY_SIZE (Django's RequestDataTooBig): 400;
-    - JSON nested past the interpreter's recursion limit, in a view that names DRF's own parser
-      rather than ``BoundedJSONParser``: 400, as the bounded parser answers.
-    """
-    if isinstance(exc, RequestDataTooBig):
-        exc = exceptions.ParseError(
-            f"The request body is too large (at most {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes)."
-        )
-    elif isinstance(exc, RecursionError) and _raised_while_parsing(exc):
-        exc = exceptions.ParseError(TOO_DEEP)
-    return drf_exception_handler(exc, context)
+# The API's parser is core.parsers.BoundedJSONParser (DRF reads DEFAULT_PARSER_CLASSES while it
+# builds APIView, before this module can be imported); its exception handler and the check of a
+# body's fields against the request schema are in core.request_body.
 
 
 # --- Strict JSON fields ---------------------------------------------------------------------
@@ -344,28 +318,6 @@ def resource_schema(name: str, *, write, update, read, examples=None, update_exa
     )
 
 
-UNKNOWN_FIELD = "Unknown field."
-READ_ONLY_FIELD = "This field is read-only."
-
-
-def _nested_unknown_fields(field, read_field, value):
-    """The unknown keys of the objects of a nested list of objects (a procedure's screws), as DRF
-    reports a list's errors (one dict an item, empty when it is fine); None when there are none.
-
-    The read-only keys of the nested representation (a screw's ``id``) may be sent back: nested
-    objects are replaced as a whole, so they are ignored."""
-    if not isinstance(field, serializers.ListSerializer) or not isinstance(value, list):
-        return None
-    known = {name for name, child in field.child.fields.items() if not child.read_only}
-    if isinstance(read_field, serializers.ListSerializer):
-        known |= set(read_field.child.fields)
-    items = [
-        {key: [UNKNOWN_FIELD] for key in item if key not in known} if isinstance(item, Mapping) else {}
-        for item in value
-    ]
-    return items if any(items) else None
-
-
 class ServiceViewSet(viewsets.ModelViewSet):
     """A resource whose reads start from a selector and whose writes call the services.
 
@@ -409,43 +361,16 @@ class ServiceViewSet(viewsets.ModelViewSet):
         return super().filter_queryset(queryset) if self.action == "list" else queryset
 
     def _valid_input(self, serializer_class, *, partial: bool, instance=None) -> dict:
-        self._refuse_fields_outside_the_schema(serializer_class, instance)
+        refuse_fields_outside_the_schema(
+            self.request.data,
+            writable=serializer_class(context=self.get_serializer_context()).fields,
+            readable=self.get_serializer().fields,
+            current=self.get_serializer(instance).data if instance is not None else None,
+            versioned=self.versioned,
+        )
         serializer = serializer_class(data=self.request.data, partial=partial, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
-
-    def _refuse_fields_outside_the_schema(self, serializer_class, instance) -> None:
-        """A field the request schema does not name is refused rather than silently dropped:
-        400 ``{name: ["Unknown field."]}``, inside nested objects (a procedure's screws) too.
-
-        A field of the representation that clients cannot write (``id``, ``study_id``,
-        ``msts_total``, ``created_at``...) may be sent back on an update with the value the record
-        has; any other value, or such a field on a creation, is ``"This field is read-only."``
-        (refused, so that a client never believes it changed what it cannot change).
-        ``version`` is the optimistic-locking input of an update.
-        """
-        data = self.request.data
-        if not isinstance(data, Mapping):
-            return  # the serializer refuses a body that is not an object
-        writable = serializer_class(context=self.get_serializer_context()).fields
-        readable = self.get_serializer().fields
-        current = self.get_serializer(instance).data if instance is not None else None
-        errors = {}
-        for name, value in data.items():
-            field = writable.get(name)
-            if field is not None and not field.read_only:
-                nested = _nested_unknown_fields(field, readable.get(name), value)
-                if nested:
-                    errors[name] = nested
-            elif name == "version" and self.versioned and instance is not None:
-                continue
-            elif name in readable:
-                if current is None or name not in current or current[name] != value:
-                    errors[name] = [READ_ONLY_FIELD]
-            else:
-                errors[name] = [UNKNOWN_FIELD]
-        if errors:
-            raise exceptions.ValidationError(errors)
 
     def version_headers(self, instance) -> dict:
         return etag(instance) if self.versioned else {}
