@@ -128,5 +128,5 @@ def test_the_fingerprint_changes_with_the_data_and_only_then():
     first = selectors.cohort_fingerprint(selectors.cohort_fetch())
 
     assert selectors.cohort_fingerprint(selectors.cohort_fetch()) == first
-    outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": 4})
+    outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": 4}, reason="Score corrected")
     assert selectors.cohort_fingerprint(selectors.cohort_fetch()) != first

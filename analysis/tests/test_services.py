@@ -124,7 +124,9 @@ def test_many_writes_in_a_minute_enqueue_one_refresh(enqueue, django_capture_on_
 
     for pain in [0, 1, 2, 3, 4, 5] * 50:
         with django_capture_on_commit_callbacks(execute=True):
-            outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": pain})
+            outcome_services.encounter_update(
+                user=None, encounter=encounter, data={"msts_pain": pain}, reason="Score corrected"
+            )
 
     enqueue.assert_called_once_with(countdown=services.REFRESH_COUNTDOWN_SECONDS, retry=False)
     state = RefreshState.objects.get()
@@ -137,7 +139,9 @@ def test_writes_during_or_after_a_refresh_enqueue_the_next_one(enqueue, django_c
 
     def write(pain):
         with django_capture_on_commit_callbacks(execute=True):
-            outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": pain})
+            outcome_services.encounter_update(
+                user=None, encounter=encounter, data={"msts_pain": pain}, reason="Score corrected"
+            )
 
     for pain in range(6):
         write(pain)
@@ -172,7 +176,7 @@ def test_the_clinical_write_succeeds_when_the_broker_is_down(enqueue, django_cap
             primary_cancer="lung",
         )
     with django_capture_on_commit_callbacks(execute=True):
-        registry_services.patient_update(user=None, patient=patient, data={"sex": "female"})
+        registry_services.patient_update(user=None, patient=patient, data={"sex": "female"}, reason="Sex corrected")
 
     patient.refresh_from_db()
     assert patient.sex == "female"
@@ -213,7 +217,9 @@ def test_in_a_burst_the_next_refresh_waits_for_the_minimum_interval(enqueue, dja
     RefreshState.objects.update_or_create(pk=RefreshState.SINGLETON, defaults={"started_at": started})
 
     with django_capture_on_commit_callbacks(execute=True):
-        outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": 1})
+        outcome_services.encounter_update(
+            user=None, encounter=encounter, data={"msts_pain": 1}, reason="Score corrected"
+        )
 
     countdown = enqueue.call_args.kwargs["countdown"]
     assert services.REFRESH_MIN_INTERVAL_SECONDS - 5 - 1 < countdown <= services.REFRESH_MIN_INTERVAL_SECONDS - 5
