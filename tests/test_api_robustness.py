@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 
 from registry.models import Patient
-from registry.tests.test_api_support import client_for
+from registry.tests.api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

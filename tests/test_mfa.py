@@ -13,7 +13,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import mfa
-from registry.tests.test_api_support import client_for
+from registry.tests.api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from registry.models import ApiToken
-from registry.tests.test_api_support import client_for
+from registry.tests.api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

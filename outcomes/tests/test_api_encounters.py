@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 
 from outcomes.models import Encounter
+from registry.tests.api_support import client_for
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 
 from outcomes import services
 from outcomes.models import Complication, SecondaryProcedure
+from registry.tests.api_support import client_for
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

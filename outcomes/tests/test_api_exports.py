@@ -7,8 +7,8 @@ import pytest
 from django.http import StreamingHttpResponse
 
 from outcomes import exports
+from registry.tests.api_support import client_for
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 
 from outcomes.models import Encounter
 from registry.models import Patient, Procedure, Site
+from registry.tests.api_support import client_for, patient_body, procedure_body
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for, patient_body, procedure_body
 
 pytestmark = pytest.mark.django_db
 

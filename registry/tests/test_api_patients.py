@@ -3,8 +3,8 @@ import datetime
 import pytest
 
 from registry.models import Patient
+from registry.tests.api_support import client_for, patient_body
 from registry.tests.factories import PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for, patient_body
 
 pytestmark = pytest.mark.django_db
 

@@ -5,8 +5,8 @@ import pytest
 
 from outcomes.models import Encounter
 from registry.models import Procedure, Screw
+from registry.tests.api_support import client_for, procedure_body
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for, procedure_body
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from outcomes import services as outcome_services
+from registry.tests.api_support import client_for
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

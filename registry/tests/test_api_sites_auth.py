@@ -1,8 +1,8 @@
 import pytest
 
 from registry.models import ApiToken, Site
+from registry.tests.api_support import client_for
 from registry.tests.factories import PatientFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure
 from registry import services
 from registry.models import Patient, Procedure, Site
+from registry.tests.api_support import client_for
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 

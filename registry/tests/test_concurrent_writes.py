@@ -8,8 +8,8 @@ from outcomes import services as outcome_services
 from outcomes.models import Encounter
 from registry import services
 from registry.models import Patient
+from registry.tests.api_support import client_for
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
-from registry.tests.test_api_support import client_for
 
 pytestmark = pytest.mark.django_db
 
