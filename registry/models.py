@@ -54,6 +54,11 @@ class VersionedModel(models.Model):
         abstract = True
 
 
+def normalise_site_code(code: str) -> str:
+    """Site codes are stored upper-case without surrounding space, so a code matches in any case."""
+    return code.strip().upper()
+
+
 @audited
 class Site(models.Model):
     code = models.CharField(
@@ -68,6 +73,10 @@ class Site(models.Model):
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        # Before the uniqueness check (full_clean runs clean() first), so "sitea" is SITEA's duplicate.
+        self.code = normalise_site_code(self.code or "")
 
 
 class StaffProfile(models.Model):

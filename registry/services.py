@@ -18,7 +18,7 @@ from core.writes import (
     validate,
 )
 from registry.choices import Treatment
-from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site
+from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site, normalise_site_code
 from registry.permissions import check_can_write_site
 
 PATIENT_EDITABLE = ("site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date")
@@ -41,7 +41,7 @@ SCREW_FIELDS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded
 
 @transaction.atomic
 def site_create(*, code: str, name: str, user=None) -> Site:
-    site = Site(code=code.strip().upper(), name=name.strip())
+    site = Site(code=normalise_site_code(code), name=name.strip())
     validate(site)
     with audit_context(user=user, action="site_create"):
         save(site)
@@ -52,7 +52,7 @@ def site_create(*, code: str, name: str, user=None) -> Site:
 def site_update(*, site: Site, data: dict, user=None) -> Site:
     site = Site.objects.select_for_update().get(pk=site.pk)
     if "code" in data:
-        data = {**data, "code": data["code"].strip().upper()}
+        data = {**data, "code": normalise_site_code(data["code"])}
     assign(site, data, allowed=("code", "name"))
     validate(site)
     with audit_context(user=user, action="site_update"):

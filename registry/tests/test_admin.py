@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure
 from registry import services
-from registry.models import Patient, Procedure
+from registry.models import Patient, Procedure, Site
 from registry.tests.factories import EncounterFactory, PatientFactory
 
 pytestmark = pytest.mark.django_db
@@ -332,3 +332,21 @@ def test_a_change_slipping_in_after_the_form_check_is_refused(admin_client, site
     ]
     fresh = Patient.objects.get(pk=patient.pk)
     assert (fresh.mrn, fresh.version) == ("L-CLINICIAN", 2)
+
+
+def test_a_site_code_differing_only_in_case_is_a_duplicate_beside_the_field(admin_client, site_a):
+    """Site codes are matched in any case everywhere: "sitea" is SITEA, and the admin says so."""
+    before = sorted(Site.objects.values_list("code", flat=True))
+
+    response = admin_client.post("/admin/registry/site/add/", {"code": "sitea", "name": "Another hospital"})
+
+    assert response.status_code == 200
+    assert "Site with this Code already exists." in response.content.decode()
+    assert sorted(Site.objects.values_list("code", flat=True)) == before
+
+
+def test_a_new_site_code_is_stored_upper_case_from_the_admin(admin_client):
+    response = admin_client.post("/admin/registry/site/add/", {"code": " mcw ", "name": "Medical College"})
+
+    assert response.status_code == 302
+    assert Site.objects.get(name="Medical College").code == "MCW"
