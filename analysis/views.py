@@ -1,7 +1,6 @@
 """The live cohort dashboard. Every view reads a stored snapshot: a fixed, small number of
 queries whatever the size of the registry, and never any statistics in the request."""
 
-import csv
 import json
 
 from django.contrib.auth.decorators import login_required
@@ -16,6 +15,7 @@ from django.views.decorators.http import require_GET
 
 from analysis.dashboard import dashboard_tables, dashboard_view_model
 from analysis.selectors import refresh_state, snapshot_latest
+from core.csv_safe import SafeWriter
 from registry.permissions import user_role
 from registry.selectors import resolve_site, sites_visible_to
 
@@ -116,7 +116,7 @@ def dashboard_table_csv(request, name: str):
         raise Http404("No such table.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(site, name, snapshot)}.csv"'
-    writer = csv.writer(response)
+    writer = SafeWriter(response)  # no cell a spreadsheet could run as a formula
     writer.writerow(table.header)
     writer.writerows(table.rows)
     for note in table.notes:

@@ -23,7 +23,6 @@ Two variants:
   * the site code is kept: it names the treating institution, not where the patient lives.
 """
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import date
@@ -32,6 +31,7 @@ from decimal import Decimal
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from core.csv_safe import SafeWriter
 from outcomes.models import Encounter
 from outcomes.msts import MSTS_FIELDS, msts_percent
 from registry.models import Procedure, Screw
@@ -206,7 +206,9 @@ def _csv_value(value):
 
 
 def csv_lines(rows: Iterator[dict], columns: list[str]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
+    """The rows as CSV lines; a text cell that a spreadsheet could run as a formula (an MRN ``=1+2``,
+    a free text ``=HYPERLINK(...)``) is written with a leading quote, numbers as they are."""
+    writer = SafeWriter(_Echo())
     yield writer.writerow(columns)
     for row in rows:
         yield writer.writerow([_csv_value(row[column]) for column in columns])
