@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.utils.cache import add_never_cache_headers
 
 
 class ContentSecurityPolicyMiddleware:
@@ -23,6 +24,25 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.policy)
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        return response
+
+
+class NoStoreMiddleware:
+    """Tells browsers and proxies to keep no copy of any response whose view chose no caching.
+
+    Nearly every page and API answer carries patient data (or sits one Back-button away from it on
+    a shared workstation), and a rule per view would miss the next new one; a view that sets its
+    own Cache-Control (the statistics API, PHI-free, revalidated by ETag) keeps it. Listed after
+    WhiteNoise, which answers static files with its own caching before this is reached.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
         return response
 
 

@@ -122,7 +122,7 @@ def test_before_the_first_refresh_it_answers_503_with_a_message(client, personas
     assert response.json() == {"detail": NOT_COMPUTED}
     assert response["Retry-After"] == "60"
     assert "ETag" not in response
-    assert "Cache-Control" not in response
+    assert response["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
 
 
 def test_an_etag_among_several_in_if_none_match_gets_304(client, personas, computed):
