@@ -1,6 +1,7 @@
 import time
 
 from django.conf import settings
+from django.contrib.auth import logout
 from django.utils.cache import add_never_cache_headers
 
 
@@ -47,14 +48,22 @@ class NoStoreMiddleware:
 
 
 class IdleSessionMiddleware:
-    """Keeps a signed-in session alive while it is used, and lets it end after SESSION_COOKIE_AGE idle.
+    """Ends a signed-in session after SESSION_COOKIE_AGE seconds without a person's action.
 
-    The session's expiry moves forward only when it is saved; saving it on every request
-    (SESSION_SAVE_EVERY_REQUEST) costs a write per page view. Touching it at most once a
-    minute gives the same idle timeout, give or take that minute.
+    Only a person's action counts: a request the pages' scripts send by themselves (the
+    dashboard's status poll and panel refresh) carries ``X-Background: 1`` and is answered without
+    renewing the session, so an unattended screen does not keep patient data open for ever. Any
+    request, background or not, that arrives after the idle limit signs the session out first.
+
+    The time of the last action is kept in the session (``_touched``) and checked here, not left to
+    the session's expiry alone, which moves whenever anything saves the session. Saving it on every
+    request (SESSION_SAVE_EVERY_REQUEST) would cost a write per page view: it is touched at most
+    once a minute, which gives the same idle timeout, give or take that minute.
     """
 
     TOUCH_EVERY_SECONDS = 60
+    BACKGROUND_HEADER = "X-Background"
+    ENDED_KEY = "idle_signed_out"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -63,6 +72,17 @@ class IdleSessionMiddleware:
         session = getattr(request, "session", None)
         if session is not None and session.get("_auth_user_id"):
             now = int(time.time())
-            if now - session.get("_touched", 0) >= self.TOUCH_EVERY_SECONDS:
+            touched = session.get("_touched")
+            if touched is not None and now - touched >= settings.SESSION_COOKIE_AGE:
+                logout(request)
+                # For the login page, which says why (the session is a new, anonymous one).
+                request.session[self.ENDED_KEY] = True
+                return self.get_response(request)
+            session.pop(self.ENDED_KEY, None)
+            if touched is None or (not self.background(request) and now - touched >= self.TOUCH_EVERY_SECONDS):
                 session["_touched"] = now
         return self.get_response(request)
+
+    @classmethod
+    def background(cls, request) -> bool:
+        return request.headers.get(cls.BACKGROUND_HEADER) == "1"

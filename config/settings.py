@@ -137,10 +137,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Ends a session idle for SESSION_IDLE_SECONDS before anything else looks at its user.
+    "config.middleware.IdleSessionMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Until a user who must use a second factor has given it, only the login and two-factor pages open.
     "core.mfa.SecondFactorMiddleware",
-    "config.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records the user and URL of each request beside every audit event.

@@ -71,3 +71,76 @@ def test_a_session_ends_after_30_idle_minutes_and_lives_while_used(client, perso
     monkeypatch.setattr("config.middleware.time.time", lambda: start + 150)
     assert client.get("/patients/").status_code == 200
     assert Session.objects.get().expire_date == renewed
+
+
+BACKGROUND = {"HTTP_X_BACKGROUND": "1"}  # what the pages' scripts send with their polls and refreshes
+
+
+def test_a_background_poll_does_not_keep_an_idle_session_alive(client, personas, monkeypatch):
+    import time as time_module
+
+    from django.contrib.sessions.models import Session
+
+    client.force_login(personas["ivy"])
+    start = time_module.time()
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + 120)
+    assert client.get("/patients/").status_code == 200  # a person's action
+    renewed = Session.objects.get().expire_date
+
+    # Ten minutes of the dashboard polling on an unattended screen: answered, but nobody was there.
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + 720)
+    response = client.get("/dashboard/status", **BACKGROUND)
+
+    assert response.status_code == 200
+    session = Session.objects.get()
+    assert session.get_decoded()["_touched"] == int(start + 120)
+    assert session.expire_date == renewed
+
+
+def test_a_background_poll_after_the_idle_limit_ends_the_session(client, personas, settings, monkeypatch):
+    import time as time_module
+
+    from django.contrib.sessions.models import Session
+
+    client.force_login(personas["ivy"])
+    start = time_module.time()
+    monkeypatch.setattr("config.middleware.time.time", lambda: start)
+    assert client.get("/patients/").status_code == 200
+    # Something else saved the session since (its expiry in the table moved on): the last person's
+    # action still counts, not the last write.
+    session = client.session
+    session["unrelated"] = 1
+    session.save()
+
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + settings.SESSION_COOKIE_AGE + 1)
+    poll = client.get("/dashboard/status", **BACKGROUND)
+    api = client.get("/api/patients/", **BACKGROUND)
+    page = client.get("/patients/")
+
+    assert poll.status_code == 302
+    assert poll["Location"].startswith("/login/")
+    assert api.status_code == 401
+    assert page.status_code == 302
+    assert page["Location"] == "/login/?next=/patients/"
+    assert not [s for s in Session.objects.all() if "_auth_user_id" in s.get_decoded()]
+
+
+def test_a_person_acting_after_the_idle_limit_is_signed_out_too(client, personas, settings, monkeypatch):
+    import time as time_module
+
+    client.force_login(personas["alice"])
+    start = time_module.time()
+    monkeypatch.setattr("config.middleware.time.time", lambda: start)
+    assert client.get("/patients/").status_code == 200
+
+    monkeypatch.setattr("config.middleware.time.time", lambda: start + settings.SESSION_COOKIE_AGE + 1)
+    response = client.get("/patients/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/patients/"
+    login_page = client.get(response["Location"])
+    assert "You were signed out after a time without activity." in login_page.content.decode()
+    # Signed in again, the notice is gone.
+    client.force_login(personas["alice"])
+    assert client.get("/patients/").status_code == 200
+    assert "idle_signed_out" not in client.session

@@ -37,7 +37,9 @@
   function poll() {
     if (busy) return;
     busy = true;
-    fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    // X-Background: a request nobody asked for; it does not count as activity, so an unattended
+    // dashboard still reaches the idle timeout (and is sent to the login page).
+    fetch(statusUrl, { credentials: "same-origin", headers: { Accept: "application/json", "X-Background": "1" } })
       .then(function (r) {
         if (r.status === 401 || r.status === 403 || r.redirected) { window.location.reload(); throw new Error("signed out"); }
         if (!r.ok) throw new Error("status " + r.status);
@@ -46,7 +48,7 @@
       .then(function (status) {
         if (status.version && status.version !== root.dataset.version) {
           statusEl.classList.add("status-refreshing");
-          return fetch(panelUrl, { credentials: "same-origin" })
+          return fetch(panelUrl, { credentials: "same-origin", headers: { "X-Background": "1" } })
             .then(function (r) { if (!r.ok) throw new Error("panel " + r.status); return r.text(); })
             .then(function (html) {
               panel.innerHTML = html;
