@@ -18,12 +18,17 @@ from collections.abc import Iterable
 
 # The first characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+# The same rule as patterns a page hands to its script (valid in Python and JavaScript alike): a text
+# starting with FORMULA_START_PATTERN is a formula unless the whole of it matches PLAIN_NUMBER_PATTERN.
+FORMULA_START_PATTERN = r"[=+\-@\t\r]"
+PLAIN_NUMBER_PATTERN = r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?"
+_FORMULA_START = re.compile(FORMULA_START_PATTERN)
+_PLAIN_NUMBER = re.compile(PLAIN_NUMBER_PATTERN)
 
 
 def looks_like_formula(text: str) -> bool:
     """True when a spreadsheet could read ``text`` as a formula (a plain number is not one)."""
-    return isinstance(text, str) and text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.fullmatch(text)
+    return isinstance(text, str) and bool(_FORMULA_START.match(text)) and not _PLAIN_NUMBER.fullmatch(text)
 
 
 def safe_cell(value):

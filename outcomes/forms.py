@@ -84,9 +84,13 @@ class SecondaryProcedureForm(ServiceForm):
         widgets = {"date": DateInput, "reason": forms.Textarea(attrs={"rows": 3})}
         labels = {"reason": "Clinical reason"}
 
+    free_text_fields = ("reason",)
+
 
 class ComplicationForm(ServiceForm):
     class Meta:
         model = Complication
         fields = ["date", "kind", "description", "resolved"]
         widgets = {"date": DateInput, "description": forms.Textarea(attrs={"rows": 3})}
+
+    free_text_fields = ("description",)

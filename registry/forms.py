@@ -3,6 +3,7 @@
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from core.free_text import FreeTextFormMixin
 from registry import services
 from registry.choices import Indication, Treatment
 from registry.models import Patient, Procedure, Screw, Site
@@ -17,13 +18,20 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class ServiceForm(forms.ModelForm):
+class ServiceForm(FreeTextFormMixin, forms.ModelForm):
     """A ModelForm that leaves record validation to the services.
 
     ``_post_clean`` does not run the model's rules: the view calls the service, and
     ``add_service_errors`` puts the service's ValidationError beside the fields it names.
     Edit forms carry the record's ``version`` and a required ``change_reason``.
+
+    ``free_text_fields`` (and the change reason) get the hint "No names or identifiers.";
+    they and ``formula_checked_fields`` are flagged under the field when their value starts like a
+    spreadsheet formula (``core.free_text``: a warning shown on the page, never an error).
     """
+
+    free_text_fields: tuple[str, ...] = ()
+    formula_checked_fields: tuple[str, ...] = ()
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         kwargs.setdefault("label_suffix", "")
@@ -34,6 +42,9 @@ class ServiceForm(forms.ModelForm):
             self.fields["change_reason"] = forms.CharField(
                 label="Reason for change", max_length=500, help_text=REASON_HELP, widget=forms.TextInput
             )
+        self.mark_free_text(
+            [*self.free_text_fields, *(["change_reason"] if editing else [])], self.formula_checked_fields
+        )
 
     def _post_clean(self):
         pass
@@ -54,6 +65,9 @@ class PatientForm(ServiceForm):
         fields = ["site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date"]
         widgets = {"birth_date": DateInput, "death_date": DateInput}
         help_texts = {"primary_cancer_detail": "Required when the primary cancer is 'other'."}
+
+    free_text_fields = ("primary_cancer_detail",)
+    formula_checked_fields = ("mrn",)
 
     def __init__(self, *args, sites=None, **kwargs):
         super().__init__(*args, **kwargs)

@@ -98,4 +98,32 @@
   }
 
   document.querySelectorAll("form[data-encounter-form], form[data-procedure-form]").forEach(enhance);
+
+  // --- Free text that a spreadsheet would run as a formula: the server's warning, live ----------
+  // The rule (first character, plain numbers excepted) and the words come from the page.
+  function formulaWarning(input) {
+    var start = new RegExp("^" + input.getAttribute("data-formula-start"));
+    var number = new RegExp("^(?:" + input.getAttribute("data-plain-number") + ")$");
+    var id = input.id + "_formula";
+    input.addEventListener("input", function () {
+      var flagged = start.test(input.value) && !number.test(input.value);
+      var note = document.getElementById(id);
+      if (flagged && !note) {
+        note = document.createElement("p");
+        note.className = "alert alert-stale formula-warning";
+        note.id = id;
+        note.textContent = input.getAttribute("data-formula-warning");
+        input.insertAdjacentElement("afterend", note);
+      }
+      if (note) note.hidden = !flagged;
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (name) {
+        return name && name !== id;
+      });
+      if (flagged) described.push(id);
+      if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
+  }
+
+  document.querySelectorAll("[data-formula-warning]").forEach(formulaWarning);
 })();
