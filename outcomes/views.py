@@ -17,8 +17,9 @@ from outcomes import schedule, selectors, services
 from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm
 from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
 from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
+from registry.access_log import phi_access_record
 from registry.choices import Role
-from registry.models import Patient, Procedure, Screw
+from registry.models import Patient, PhiAccess, Procedure, Screw
 from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
 from registry.selectors import patients_visible_to, procedures_visible_to, resolve_site, sites_visible_to
 
@@ -224,6 +225,8 @@ def patient_detail(request, pk: int):
     # Only the last procedure's schedule is still followed once a later procedure exists.
     timeline = [_timeline_items(e, today, alive=patient.death_date is None and e is entries[-1]) for e in entries]
     phi = may_see_phi(request.user)
+    if phi:
+        phi_access_record(request=request, action=PhiAccess.Action.VIEW_PATIENT, patient=patient)
     return render(
         request,
         "outcomes/patient_detail.html",
@@ -255,6 +258,7 @@ def record_history(request, kind: str, pk: int):
     model, visible_to, children = HISTORY_KINDS[kind]
     record = get_object_or_404(visible_to(request.user), pk=pk)
     patient = _patient_of(record)
+    phi_access_record(request=request, action=PhiAccess.Action.VIEW_HISTORY, patient=patient)
     entries = selectors.record_history(record, children=children)
     return render(
         request,

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 
 from core.writes import REASON_MAX_LENGTH, StaleEditError
 from registry import services
-from registry.models import ApiToken, Patient, Procedure, Screw, Site, StaffProfile
+from registry.models import ApiToken, Patient, PhiAccess, Procedure, Screw, Site, StaffProfile
 
 # The fields a clinical record's change form adds to the record's own: the version the form was
 # loaded at (optimistic locking, as in the web forms) and the reason for the change (audit trail).
@@ -284,4 +284,31 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+# --- The PHI access log (registry/access_log.py): read only, for everyone -------------------------
+
+
+@admin.register(PhiAccess)
+class PhiAccessAdmin(admin.ModelAdmin):
+    """Who viewed or exported identified patient data, when and from where. Rows are written only by
+    the pages and endpoints that show PHI; nobody adds, changes or deletes one here (and the
+    application's database role cannot either)."""
+
+    list_display = ["at", "username", "action", "study_id", "what", "client_address"]
+    list_filter = ["action", "user"]
+    date_hierarchy = "at"
+    search_fields = ["username", "study_id"]
+    fields = ["at", "user", "username", "action", "patient_id", "study_id", "what", "client_address"]
+    readonly_fields = fields
+    actions = None
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -2,6 +2,7 @@ import datetime
 
 import pghistory
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
@@ -79,6 +80,7 @@ class Site(models.Model):
         self.code = normalise_site_code(self.code or "")
 
 
+@audited
 class StaffProfile(models.Model):
     """A user's role in the registry and the sites whose patients they may see."""
 
@@ -88,6 +90,39 @@ class StaffProfile(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.get_role_display()})"
+
+
+# Who may see which patients is audited like the patients themselves: a user's membership of a
+# site (the rows of the sites relation) and the account flags and groups that give rights.
+# Proxies, so the triggers of tables this app does not own are installed by its migrations.
+
+
+class StaffSiteMembership(StaffProfile.sites.through):
+    class Meta:
+        proxy = True
+
+
+class AuditedUser(User):
+    class Meta:
+        proxy = True
+
+
+class AuditedUserGroup(User.groups.through):
+    class Meta:
+        proxy = True
+
+
+pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), model_name="StaffSiteMembershipEvent")(
+    StaffSiteMembership
+)
+pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(),  # only when one of the fields below changes, not at each login
+    pghistory.DeleteEvent(),
+    fields=["username", "is_active", "is_staff", "is_superuser"],
+    model_name="UserAccountEvent",
+)(AuditedUser)
+pghistory.track(pghistory.InsertEvent(), pghistory.DeleteEvent(), model_name="UserGroupEvent")(AuditedUserGroup)
 
 
 @audited
@@ -218,6 +253,44 @@ class Screw(models.Model):
     def clean(self):
         if self.diameter_mm is not None and not (0 < self.diameter_mm <= 12):
             raise ValidationError({"diameter_mm": "Screw diameter must be more than 0 and at most 12 mm."})
+
+
+class PhiAccess(models.Model):
+    """Who read or exported identified patient data, when, and from where (HIPAA, Part 11).
+
+    Append-only: the application's database role may insert and read rows, never change or remove
+    them (grant_app_role). The user and the patient are kept by id with a copy of their name, so a
+    row outlives a deleted account or patient. Written by ``registry.access_log.phi_access_record``.
+    """
+
+    class Action(models.TextChoices):
+        VIEW_PATIENT = "view_patient", "Patient page viewed"
+        VIEW_HISTORY = "view_history", "Audit history viewed"
+        EXPORT_IDENTIFIED = "export_identified", "Identified export"
+        API_READ = "api_read", "API read of identified patients"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        related_name="+",
+    )
+    username = models.CharField(max_length=150)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    action = models.CharField(max_length=24, choices=Action.choices)
+    patient_id = models.IntegerField(null=True, blank=True, db_index=True)
+    study_id = models.CharField(max_length=16, blank=True)
+    what = models.CharField(max_length=300, blank=True)
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = "PHI access"
+        verbose_name_plural = "PHI accesses"
+
+    def __str__(self):
+        return f"{self.username} {self.action} {self.study_id or self.what} {self.at:%Y-%m-%d %H:%M}"
 
 
 # API tokens live in their own module (hashed, expiring, revocable: registry/tokens.py).

@@ -325,7 +325,8 @@ def staff_user_create(*, username: str, password: str, role: str, sites: Sequenc
     if errors:
         raise ValidationError(errors)
     user.set_password(password)
-    user.save()
-    profile = StaffProfile.objects.create(user=user, role=role)
-    profile.sites.set(sites)
+    with audit_context(user=None, action="staff_user_create"):
+        user.save()
+        profile = StaffProfile.objects.create(user=user, role=role)
+        profile.sites.set(sites)
     return user

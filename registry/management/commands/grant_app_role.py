@@ -9,9 +9,10 @@ APP_DB_PASSWORD, and kept a plain login: no superuser, no CREATEDB/CREATEROLE/RE
 member of no role (so it cannot SET ROLE), owner of nothing (so it cannot ALTER, DROP or DISABLE
 TRIGGER). It may read and write the clinical and framework tables and use their sequences; on the
 audit trail (pghistory's context table and every event table of an audited model) it may only
-read. The events are written by pghistory's event triggers, whose functions run as the owner
-(SECURITY DEFINER, fixed search_path): a change the role makes is recorded, but the role cannot
-write an event of its own making.
+read; on the PHI access log (``registry.PhiAccess``, which the application itself writes) it may
+read and insert, never update or delete. The events are written by pghistory's event triggers,
+whose functions run as the owner (SECURITY DEFINER, fixed search_path): a change the role makes
+is recorded, but the role cannot write an event of its own making.
 
 Privileges are the first wall. The second: triggers of the audit tables that refuse UPDATE, DELETE
 and TRUNCATE to every role but the tables' owner. They are plain PL/pgSQL, not pgtrigger's, so
@@ -26,7 +27,9 @@ pghistory's ``_pgh_attach_context()`` upserts the context of each change (who, w
 variables anyone can set. It becomes SECURITY DEFINER, run as the owner, so the role needs no
 write privilege on the context table; and it only updates a context written by the current
 transaction: called with the id of an earlier context and other metadata, it writes a new context
-for the events of this transaction and leaves the earlier one as it was.
+for the events of this transaction and leaves the earlier one as it was. A change made with no
+context at all (a shell, raw SQL) gets one too, marked ``unattributed``, naming the database role,
+the client program (application_name) and address: no event is left without a "who".
 """
 
 import os
@@ -39,6 +42,8 @@ from django.apps import apps
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 from psycopg import sql
+
+from registry.models import PhiAccess
 
 DEFAULT_APP_ROLE = "registry_app"
 GUARD_FUNCTION = "audit_trail_guard"  # its triggers fire before pgtrigger's (by name)
@@ -83,7 +88,16 @@ BEGIN
     EXCEPTION WHEN OTHERS THEN
     END;
     IF _pgh_context_id IS NULL OR _pgh_context_metadata IS NULL THEN
-        RETURN NULL;
+        -- No context: a change made outside the services and requests (a shell, a command, raw
+        -- SQL). Its events still name the database role and client program; one context per
+        -- transaction.
+        _pgh_context_id := md5('unattributed' || txid_current()::text || extract(epoch FROM now())::text)::uuid;
+        _pgh_context_metadata := jsonb_build_object(
+            'action', 'unattributed',
+            'db_role', session_user::text,
+            'application_name', current_setting('application_name', true),
+            'client_address', host(inet_client_addr())
+        );
     END IF;
     SELECT created_at, metadata INTO _written_at, _written FROM {context} WHERE id = _pgh_context_id;
     IF FOUND AND _written_at <> now() AND _written <> _pgh_context_metadata THEN
@@ -137,6 +151,11 @@ def audit_tables() -> tuple[str, list[str]]:
     return pghistory.models.Context._meta.db_table, sorted(events)
 
 
+def append_only_tables() -> list[str]:
+    """Tables the application appends to but never changes: the PHI access log."""
+    return [PhiAccess._meta.db_table]
+
+
 def event_trigger_functions() -> list[str]:
     """The functions of pghistory's event triggers (pgtrigger names a trigger's function after it)."""
     return sorted(
@@ -156,7 +175,7 @@ class Command(BaseCommand):
         password = os.environ.get("APP_DB_PASSWORD") or ""
         context, events = audit_tables()
         existing = set(connection.introspection.table_names())
-        if context not in existing or not set(events) <= existing:
+        if context not in existing or not {*events, *append_only_tables()} <= existing:
             raise CommandError("The audit tables are missing: run `python manage.py migrate` first.")
         with transaction.atomic(), connection.cursor() as cursor:
             self.cursor = cursor
@@ -251,6 +270,8 @@ class Command(BaseCommand):
         # The event triggers and the context function write the audit tables as the owner.
         for table in [context, *events]:
             self.run("REVOKE INSERT, UPDATE, DELETE ON {} FROM {}", sql.Identifier(table), name)
+        for table in append_only_tables():
+            self.run("REVOKE UPDATE, DELETE, TRUNCATE ON {} FROM {}", sql.Identifier(table), name)
         # Tables of later migrations: readable and appendable until this command runs again.
         self.run("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT, INSERT ON TABLES TO {}", schema, name)
         self.run("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT ON SEQUENCES TO {}", schema, name)
@@ -261,7 +282,8 @@ class Command(BaseCommand):
         schema = sql.Identifier(self.one("SELECT current_schema()"))
         guard = sql.Identifier(GUARD_FUNCTION)
         self.run(GUARD_SQL, schema=schema, guard=guard)
-        for table, kind in [(context, "context"), *((table, "events") for table in events)]:
+        protected = [(context, "context"), *((table, "events") for table in [*events, *append_only_tables()])]
+        for table, kind in protected:
             target = sql.SQL("{}.{}").format(schema, sql.Identifier(table))
             self.run(
                 "CREATE OR REPLACE TRIGGER {} BEFORE UPDATE OR DELETE ON {} FOR EACH ROW EXECUTE FUNCTION {}.{}({})",

@@ -9,6 +9,7 @@ The password is read from standard input when it is piped, else asked twice with
 import getpass
 import sys
 
+import pghistory
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
@@ -33,7 +34,10 @@ class Command(BaseCommand):
             raise CommandError("A clinician needs at least one --site CODE.")
         password = self._password()
         try:
-            user = staff_user_create(username=username, password=password, role=role, sites=site_objects)
+            # The account, its role and sites are audited; a command has no logged-in user: the
+            # events name the command and the server account that ran it.
+            with pghistory.context(command="registry_user", os_user=getpass.getuser()):
+                user = staff_user_create(username=username, password=password, role=role, sites=site_objects)
         except ValidationError as error:
             lines = [f"{field}: {message}" for field, messages in error.message_dict.items() for message in messages]
             raise CommandError("The user was not created.\n" + "\n".join(lines)) from None
