@@ -21,6 +21,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from core.deidentify import DaysFromIndexField, DeidentifiedMixin, date_field, free_text_field, timestamp_field
 from core.rest import (
     FORBIDDEN,
     NOT_AUTHENTICATED,
@@ -49,13 +50,22 @@ from outcomes.models import (
     SecondaryProcedureKind,
 )
 from outcomes.msts import DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX
+from registry.api import DeidentifiedViewMixin, index_date_of
 from registry.permissions import RegistryAccess, may_see_phi
 from registry.selectors import procedures_visible_to
 
 # --- Encounters ------------------------------------------------------------------------
 
 
-class EncounterSerializer(serializers.ModelSerializer):
+class EncounterSerializer(DeidentifiedMixin, serializers.ModelSerializer):
+    """An encounter as read; investigators get ``days_from_index`` instead of the date and timestamps."""
+
+    withheld_fields = ("date", "created_at", "updated_at")
+
+    date = date_field()
+    days_from_index = DaysFromIndexField()
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
     msts_total = serializers.IntegerField(
         read_only=True, allow_null=True, help_text="Sum of the six domains; null unless all six are scored."
     )
@@ -69,6 +79,7 @@ class EncounterSerializer(serializers.ModelSerializer):
             "id",
             "procedure",
             "date",
+            "days_from_index",
             "kind",
             *MSTS_FIELDS,
             "msts_total",
@@ -79,7 +90,7 @@ class EncounterSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = ["id", "procedure", "kind", *MSTS_FIELDS, "narcotic_change", "opioid_mme_per_day", "version"]
 
 
 _MSTS_LABELS = {domain.field: domain.label.lower() for domain in DOMAINS}
@@ -166,8 +177,9 @@ ENCOUNTER_EXAMPLE = {
         )
     ],
 )
-class EncounterViewSet(ServiceViewSet):
-    """Visits with their MSTS assessment; ``msts_total`` and ``msts_percent`` are computed."""
+class EncounterViewSet(DeidentifiedViewMixin, ServiceViewSet):
+    """Visits with their MSTS assessment; ``msts_total`` and ``msts_percent`` are computed.
+    Investigators read ``days_from_index`` instead of the date."""
 
     permission_classes = [RegistryAccess]
     serializer_class = EncounterSerializer
@@ -176,7 +188,11 @@ class EncounterViewSet(ServiceViewSet):
     filterset_class = EncounterFilter
 
     def get_queryset(self):
-        return selectors.encounters_visible_to(self.request.user).order_by("date", "id")
+        return (
+            selectors.encounters_visible_to(self.request.user)
+            .annotate(index_date=index_date_of("procedure__patient_id"))
+            .order_by("date", "id")
+        )
 
     def service_create(self, data):
         return services.encounter_record(user=self.request.user, **data)
@@ -197,11 +213,21 @@ class EncounterViewSet(ServiceViewSet):
 # --- Secondary procedures ------------------------------------------------------------------
 
 
-class SecondaryProcedureSerializer(serializers.ModelSerializer):
+class SecondaryProcedureSerializer(DeidentifiedMixin, serializers.ModelSerializer):
+    """A secondary procedure as read; investigators get ``days_from_index`` and no free-text reason."""
+
+    withheld_fields = ("date", "reason", "created_at", "updated_at")
+
+    date = date_field()
+    days_from_index = DaysFromIndexField()
+    reason = free_text_field("Clinical reason (free text)")
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
+
     class Meta:
         model = SecondaryProcedure
-        fields = ["id", "procedure", "date", "kind", "reason", "version", "created_at", "updated_at"]
-        read_only_fields = fields
+        fields = ["id", "procedure", "date", "days_from_index", "kind", "reason", "version", "created_at", "updated_at"]
+        read_only_fields = ["id", "procedure", "kind", "version"]
 
 
 @extend_schema_serializer(component_name="SecondaryProcedure")
@@ -241,7 +267,7 @@ class SecondaryProcedureFilter(EventFilter):
         )
     ],
 )
-class SecondaryProcedureViewSet(ServiceViewSet):
+class SecondaryProcedureViewSet(DeidentifiedViewMixin, ServiceViewSet):
     permission_classes = [RegistryAccess]
     serializer_class = SecondaryProcedureSerializer
     write_serializer_class = SecondaryProcedureWriteSerializer
@@ -249,7 +275,11 @@ class SecondaryProcedureViewSet(ServiceViewSet):
     filterset_class = SecondaryProcedureFilter
 
     def get_queryset(self):
-        return selectors.secondary_procedures_visible_to(self.request.user).order_by("date", "id")
+        return (
+            selectors.secondary_procedures_visible_to(self.request.user)
+            .annotate(index_date=index_date_of("procedure__patient_id"))
+            .order_by("date", "id")
+        )
 
     def service_create(self, data):
         return services.secondary_procedure_create(user=self.request.user, **data)
@@ -270,11 +300,32 @@ class SecondaryProcedureViewSet(ServiceViewSet):
 # --- Complications -----------------------------------------------------------------------
 
 
-class ComplicationSerializer(serializers.ModelSerializer):
+class ComplicationSerializer(DeidentifiedMixin, serializers.ModelSerializer):
+    """A complication as read; investigators get ``days_from_index`` and no free-text description."""
+
+    withheld_fields = ("date", "description", "created_at", "updated_at")
+
+    date = date_field()
+    days_from_index = DaysFromIndexField()
+    description = free_text_field()
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
+
     class Meta:
         model = Complication
-        fields = ["id", "procedure", "date", "kind", "description", "resolved", "version", "created_at", "updated_at"]
-        read_only_fields = fields
+        fields = [
+            "id",
+            "procedure",
+            "date",
+            "days_from_index",
+            "kind",
+            "description",
+            "resolved",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "procedure", "kind", "resolved", "version"]
 
 
 @extend_schema_serializer(component_name="Complication")
@@ -314,7 +365,7 @@ class ComplicationFilter(EventFilter):
         )
     ],
 )
-class ComplicationViewSet(ServiceViewSet):
+class ComplicationViewSet(DeidentifiedViewMixin, ServiceViewSet):
     permission_classes = [RegistryAccess]
     serializer_class = ComplicationSerializer
     write_serializer_class = ComplicationWriteSerializer
@@ -322,7 +373,11 @@ class ComplicationViewSet(ServiceViewSet):
     filterset_class = ComplicationFilter
 
     def get_queryset(self):
-        return selectors.complications_visible_to(self.request.user).order_by("date", "id")
+        return (
+            selectors.complications_visible_to(self.request.user)
+            .annotate(index_date=index_date_of("procedure__patient_id"))
+            .order_by("date", "id")
+        )
 
     def service_create(self, data):
         return services.complication_create(user=self.request.user, **data)

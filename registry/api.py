@@ -16,6 +16,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers
 
+from core.deidentify import (
+    DaysFromIndexField,
+    DaysToDeathField,
+    DeceasedField,
+    DeidentifiedMixin,
+    date_field,
+    free_text_field,
+    timestamp_field,
+)
 from core.rest import (
     Boolean,
     ChangeReasonMixin,
@@ -45,6 +54,20 @@ from registry.choices import (
 from registry.models import Patient, Procedure, Screw, Site
 from registry.permissions import RegistryAccess, may_see_phi
 from registry.vocabulary import AGE_CAP, age_label
+
+
+def index_date_of(patient: str) -> Subquery:
+    """The date of the patient's index procedure (first by date, then id), for ``core.deidentify``;
+    ``patient`` is the outer query's path to the patient id."""
+    return Subquery(Procedure.objects.filter(patient=OuterRef(patient)).order_by("date", "id").values("date")[:1])
+
+
+class DeidentifiedViewMixin:
+    """For a viewset: tells its serializers whether the user may see PHI (``core.deidentify``)."""
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "phi": may_see_phi(self.request.user)}
+
 
 # --- Sites ---------------------------------------------------------------------------
 
@@ -124,18 +147,24 @@ class AgeField(serializers.Field):
         return age_label(patient.birth_date, getattr(patient, "index_date", None))
 
 
-PHI_FIELDS = ("mrn", "birth_date", "death_date")
+class PatientSerializer(DeidentifiedMixin, serializers.ModelSerializer):
+    """A patient as read; investigators get it de-identified (``registry.deidentify``): no PHI, no
+    date, no free text; ``age``, ``deceased`` and ``days_to_death`` instead."""
 
-
-class PatientSerializer(serializers.ModelSerializer):
-    """A patient as read; investigators get it de-identified (no PHI fields; ``age`` instead)."""
+    dated_field = None
+    withheld_fields = ("mrn", "birth_date", "death_date", "primary_cancer_detail", "created_at", "updated_at")
 
     site = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Site code.")
     # Not read-only so that the schema shows them as optional: investigators never receive them.
     mrn = serializers.CharField(required=False, help_text="PHI: absent for investigators.")
     birth_date = serializers.DateField(required=False, help_text="PHI: absent for investigators.")
     death_date = serializers.DateField(required=False, allow_null=True, help_text="PHI: absent for investigators.")
+    primary_cancer_detail = free_text_field("Free text (the primary cancer when `other`)")
     age = AgeField()
+    deceased = DeceasedField()
+    days_to_death = DaysToDeathField()
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
 
     class Meta:
         model = Patient
@@ -150,30 +179,16 @@ class PatientSerializer(serializers.ModelSerializer):
             "primary_cancer_detail",
             "death_date",
             "age",
+            "deceased",
+            "days_to_death",
             "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = [
-            "id",
-            "study_id",
-            "sex",
-            "primary_cancer",
-            "primary_cancer_detail",
-            "version",
-            "created_at",
-            "updated_at",
-        ]
+        read_only_fields = ["id", "study_id", "sex", "primary_cancer", "version"]
         extra_kwargs = {
             "version": {"help_text": "Raised by each change; send it back when updating (optimistic locking)."}
         }
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        if not self.context.get("phi", True):
-            for name in PHI_FIELDS:
-                data.pop(name, None)
-        return data
 
 
 class SiteCodeField(serializers.SlugRelatedField):
@@ -249,9 +264,10 @@ PATIENT_EXAMPLE = {
         )
     ],
 )
-class PatientViewSet(ServiceViewSet):
-    """Patients of the user's sites. Investigators read them de-identified: no ``mrn``, ``birth_date``
-    or ``death_date``; ``age`` at the index procedure, "90+" from 90 on."""
+class PatientViewSet(DeidentifiedViewMixin, ServiceViewSet):
+    """Patients of the user's sites. Investigators read them de-identified: no ``mrn``, ``birth_date``,
+    ``death_date``, timestamps or free text; ``age`` at the index procedure ("90+" from 90 on),
+    ``deceased`` and ``days_to_death``."""
 
     permission_classes = [RegistryAccess]
     serializer_class = PatientSerializer
@@ -265,16 +281,9 @@ class PatientViewSet(ServiceViewSet):
             .select_related("site")
             # A correlated subquery, not Min() over a join: with 100k patients the GROUP BY
             # made a page cost ~300 ms; this costs ~0.3 ms (bench/README.md).
-            .annotate(
-                index_date=Subquery(
-                    Procedure.objects.filter(patient=OuterRef("pk")).order_by("date", "id").values("date")[:1]
-                )
-            )
+            .annotate(index_date=index_date_of("pk"))
             .order_by("study_id")
         )
-
-    def get_serializer_context(self):
-        return {**super().get_serializer_context(), "phi": may_see_phi(self.request.user)}
 
     def service_create(self, data):
         return services.patient_create(user=self.request.user, **data)
@@ -308,9 +317,18 @@ class ScrewWriteSerializer(serializers.Serializer):
     fully_threaded = Boolean(required=False, default=True)
 
 
-class ProcedureSerializer(serializers.ModelSerializer):
+class ProcedureSerializer(DeidentifiedMixin, serializers.ModelSerializer):
+    """A procedure as read; investigators get ``days_from_index`` (0 for the index procedure) instead
+    of the date and timestamps (``registry.deidentify``)."""
+
+    withheld_fields = ("date", "created_at", "updated_at")
+
     screws = ScrewSerializer(many=True, read_only=True)
     indications = serializers.ListField(child=serializers.ChoiceField(choices=Indication.choices), read_only=True)
+    date = date_field()
+    days_from_index = DaysFromIndexField()
+    created_at = timestamp_field()
+    updated_at = timestamp_field()
 
     class Meta:
         model = Procedure
@@ -318,6 +336,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "id",
             "patient",
             "date",
+            "days_from_index",
             "treatment",
             "fracture_status",
             "ablation",
@@ -331,7 +350,7 @@ class ProcedureSerializer(serializers.ModelSerializer):
             "created_at",
             "updated_at",
         ]
-        read_only_fields = fields
+        read_only_fields = [name for name in fields if name not in ("date", "created_at", "updated_at")]
 
 
 class ProcedureWriteSerializer(serializers.Serializer):
@@ -402,8 +421,9 @@ PROCEDURE_EXAMPLE = {
         )
     ],
 )
-class ProcedureViewSet(ServiceViewSet):
-    """Procedures with their screws; ``screws``, when sent, replaces all of them."""
+class ProcedureViewSet(DeidentifiedViewMixin, ServiceViewSet):
+    """Procedures with their screws; ``screws``, when sent, replaces all of them. Investigators read
+    ``days_from_index`` instead of the date."""
 
     permission_classes = [RegistryAccess]
     serializer_class = ProcedureSerializer
@@ -416,6 +436,7 @@ class ProcedureViewSet(ServiceViewSet):
             selectors.procedures_visible_to(self.request.user)
             .select_related("patient")
             .prefetch_related(Prefetch("screws", queryset=Screw.objects.order_by("id")))
+            .annotate(index_date=index_date_of("patient_id"))
             .order_by("date", "id")
         )
 
