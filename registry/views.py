@@ -5,12 +5,14 @@ every write goes through the services. Investigators get no form (403). The pati
 the audit trail show outcomes' records too, so they are pages of the outcomes app.
 """
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from core.free_text import UNSEARCHABLE_MESSAGE, has_control_characters, without_control_characters
 from core.web import call_service, display_value, render_form
 from registry import selectors, services
 from registry.choices import FractureStatus, Role, Treatment
@@ -40,8 +42,11 @@ def home(request):
 def patient_list(request):
     user = request.user
     sites = list(selectors.sites_visible_to(user))
+    q = request.GET.get("q", "").strip()
+    if has_control_characters(q):  # a NUL or another control character: said, not searched
+        messages.warning(request, UNSEARCHABLE_MESSAGE)
     filters = {
-        "q": request.GET.get("q", "").strip(),
+        "q": q,
         # ?site=<code>, any case; empty is "All sites"; an unknown or unseen code is a 404
         "site": selectors.resolve_site(user, request.GET.get("site", "").strip() or None),
         "treatment": request.GET.get("treatment", "") if request.GET.get("treatment") in Treatment.values else "",
@@ -62,7 +67,7 @@ def patient_list(request):
         "registry/patient_list.html",
         {
             "page": page,
-            "filters": filters,
+            "filters": {**filters, "q": without_control_characters(q)},  # shown again in the search box
             "sites": sites,
             "treatments": Treatment.choices,
             "fracture_statuses": FractureStatus.choices,
