@@ -11,7 +11,7 @@ from analysis.services import REFRESH_COUNTDOWN_SECONDS, stats_refresh
 from analysis.tasks import refresh_cohort_stats
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("analysis.tests.urls")]
+pytestmark = pytest.mark.django_db
 
 STATS = "/api/stats/"
 REFRESH = "/api/stats/refresh/"
