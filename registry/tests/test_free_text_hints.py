@@ -156,3 +156,29 @@ def test_a_negative_number_or_ordinary_text_is_not_flagged(client, personas, rec
 
     assert response.status_code == 200
     assert not _warning(response.content.decode(), "id_reason")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_page_warns_as_the_user_types_a_formula_like_text(page, live_server, personas):
+    from registry.tests.test_browser import expect, log_in
+
+    log_in(page, live_server)
+    page.goto(f"{live_server.url}/patients/new/")
+    detail = page.locator("#id_primary_cancer_detail")
+    warning = page.locator("#id_primary_cancer_detail_formula")
+    expect(warning).to_have_count(0)
+
+    detail.fill('=HYPERLINK("http://evil.example/","x")')
+    expect(warning).to_be_visible()
+    expect(warning).to_contain_text("spreadsheet")
+    expect(detail).to_have_attribute(
+        "aria-describedby", "id_primary_cancer_detail_helptext id_primary_cancer_detail_formula"
+    )
+
+    detail.fill("-1.5")  # a plain number is not a formula
+    expect(warning).to_be_hidden()
+    expect(detail).to_have_attribute("aria-describedby", "id_primary_cancer_detail_helptext")
+
+    page.locator("#id_mrn").fill("@SUM(A1)")
+    expect(page.locator("#id_mrn_formula")).to_be_visible()
