@@ -4,6 +4,7 @@ lockout minutes."""
 import datetime
 
 from django import template
+from django.conf import settings
 from django.utils import timezone
 
 from registry.vocabulary import TREATMENT_SHORT_LABELS, age_label
@@ -53,3 +54,15 @@ def role_of(user) -> str:
     from registry.permissions import user_role
 
     return user_role(user) or ""
+
+
+@register.simple_tag
+def idle_minutes() -> int:
+    """Minutes without a person's action after which a session ends (SESSION_IDLE_SECONDS)."""
+    return settings.SESSION_COOKIE_AGE // 60
+
+
+@register.simple_tag
+def lockout_minutes() -> int:
+    """Minutes a lockout after failed logins lasts (LOGIN_LOCKOUT_MINUTES)."""
+    return int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)

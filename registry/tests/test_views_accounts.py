@@ -1,5 +1,7 @@
 """Login, logout, password change, lockout and the home page of each role."""
 
+import datetime
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
@@ -113,3 +115,15 @@ def test_a_password_change_needs_twelve_characters(client, site_a):
     assert changed.url == reverse("password_change_done")
     user.refresh_from_db()
     assert user.check_password("a much longer passphrase")
+
+
+def test_the_login_page_states_the_configured_idle_and_lockout_times(client, personas, settings):
+    settings.SESSION_COOKIE_AGE = 10 * 60
+    settings.AXES_COOLOFF_TIME = datetime.timedelta(minutes=45)
+
+    page = client.get("/login/").content.decode()
+    refused = client.post("/login/", {"username": "alice", "password": "not her password"}).content.decode()
+
+    assert "Sessions end after 10 minutes without activity." in page
+    assert "30 minutes" not in page
+    assert "repeated failures lock the account for 45 minutes." in refused
