@@ -50,7 +50,9 @@ from outcomes.models import (
     SecondaryProcedureKind,
 )
 from outcomes.msts import DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX
+from registry.access_log import phi_access_record
 from registry.api import DeidentifiedViewMixin, index_date_of
+from registry.models import PhiAccess
 from registry.permissions import RegistryAccess, may_see_phi
 from registry.selectors import procedures_visible_to
 
@@ -412,6 +414,10 @@ class EncounterExportView(APIView):
             raise exceptions.PermissionDenied("Investigators may use only the de-identified export.")
         rows = exports.iter_rows(selectors.encounters_visible_to(request.user), deidentified=self.deidentified)
         name = "encounters-deidentified" if self.deidentified else "encounters"
+        if not self.deidentified:
+            phi_access_record(
+                request=request, action=PhiAccess.Action.EXPORT_IDENTIFIED, what=f"{name}.{self.export_format}"
+            )
         if self.export_format == "json":
             response = StreamingHttpResponse(exports.json_chunks(rows), content_type="application/json")
         else:

@@ -15,6 +15,7 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers
+from rest_framework.response import Response
 
 from core.deidentify import (
     DaysFromIndexField,
@@ -38,6 +39,7 @@ from core.rest import (
     resource_schema,
 )
 from registry import selectors, services
+from registry.access_log import phi_access_record
 from registry.choices import (
     Ablation,
     Approach,
@@ -51,7 +53,7 @@ from registry.choices import (
     Trajectory,
     Treatment,
 )
-from registry.models import Patient, Procedure, Screw, Site
+from registry.models import Patient, PhiAccess, Procedure, Screw, Site
 from registry.permissions import RegistryAccess, may_see_phi
 from registry.vocabulary import AGE_CAP, age_label
 
@@ -284,6 +286,21 @@ class PatientViewSet(DeidentifiedViewMixin, ServiceViewSet):
             .annotate(index_date=index_date_of("pk"))
             .order_by("study_id")
         )
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        if may_see_phi(request.user):
+            phi_access_record(request=request, action=PhiAccess.Action.API_READ, patient=instance)
+        return Response(data)
+
+    def list(self, request, *args, **kwargs):
+        response = super().list(request, *args, **kwargs)
+        if may_see_phi(request.user):
+            count = response.data["count"] if isinstance(response.data, dict) else len(response.data)
+            what = f"{request.path} ({count} patients)"
+            phi_access_record(request=request, action=PhiAccess.Action.API_READ, what=what)
+        return response
 
     def service_create(self, data):
         return services.patient_create(user=self.request.user, **data)

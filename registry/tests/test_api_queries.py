@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 ROWS = 101
 
 # Queries of one list request by a clinician: the user's site ids, the count, the page
-# (+ the screws of the page's procedures, in one query).
+# (+ the screws of the page's procedures, in one query; + the PHI access log's row of a patient list).
 EXPECTED = {
     "/api/sites/": 3,
-    "/api/patients/": 3,
+    "/api/patients/": 4,
     "/api/procedures/": 4,
     "/api/encounters/": 3,
     "/api/secondary-procedures/": 3,
@@ -79,6 +79,6 @@ def test_one_record_is_found_by_its_id_in_one_query_and_the_list_filters_do_not_
 
     assert response.status_code == 200
     assert response.json()["id"] == patient.pk
-    assert queried == 2  # the user's site ids, the patient
+    assert queried == 3  # the user's site ids, the patient, the PHI access log's row
     assert listed.status_code == 200
     assert listed.json()["count"] == 0

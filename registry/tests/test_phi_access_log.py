@@ -11,6 +11,7 @@ from django.urls import reverse
 from psycopg import sql
 
 from registry.models import PhiAccess
+from registry.tests.api_support import client_for
 from registry.tests.factories import PatientFactory, ProcedureFactory
 from tests.test_audit_cannot_be_rewritten import app_db, app_role, audited, run  # noqa: F401 (fixtures)
 
@@ -108,6 +109,72 @@ def test_the_history_of_a_procedure_names_its_patient(client, personas, patient_
     client.get(reverse("record_history", args=["procedure", procedure.pk]))
 
     assert [(r[2], r[3], r[4]) for r in rows()] == [("view_history", patient_a.pk, patient_a.study_id)]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "json"])
+def test_an_identified_export_leaves_one_row(personas, patient_a, export_format):
+    ProcedureFactory(patient=patient_a, date=datetime.date(2023, 3, 1))
+    client = client_for(personas["alice"])
+
+    response = client.get(f"/api/exports/encounters.{export_format}", REMOTE_ADDR="10.4.4.4")
+    b"".join(response.streaming_content)
+
+    assert response.status_code == 200
+    assert rows() == [
+        ("alice", personas["alice"].pk, "export_identified", None, "", f"encounters.{export_format}", "10.4.4.4")
+    ]
+
+
+def test_a_de_identified_export_leaves_no_row(personas, patient_a):
+    response = client_for(personas["alice"]).get("/api/exports/encounters-deidentified.csv")
+    b"".join(response.streaming_content)
+
+    assert response.status_code == 200
+    assert rows() == []
+
+
+def test_an_api_read_of_one_patient_leaves_one_row(personas, patient_a):
+    response = client_for(personas["alice"]).get(f"/api/patients/{patient_a.pk}/", REMOTE_ADDR="10.5.5.5")
+
+    assert response.status_code == 200
+    assert rows() == [
+        (
+            "alice",
+            personas["alice"].pk,
+            "api_read",
+            patient_a.pk,
+            patient_a.study_id,
+            f"/api/patients/{patient_a.pk}/",
+            "10.5.5.5",
+        )
+    ]
+
+
+def test_an_api_list_leaves_one_row_with_its_path_and_count_not_its_query(personas, patient_a, site_a):
+    PatientFactory(site=site_a)
+
+    response = client_for(personas["root"]).get(
+        "/api/patients/", {"mrn": "MRN-A-1", "page_size": 10}, REMOTE_ADDR="10.6.6.6"
+    )
+
+    assert response.status_code == 200
+    assert response.json()["count"] == 1
+    assert rows() == [("root", personas["root"].pk, "api_read", None, "", "/api/patients/ (1 patients)", "10.6.6.6")]
+
+
+def test_an_investigators_api_reads_leave_no_row(personas, patient_a):
+    client = client_for(personas["ivy"])
+
+    assert client.get("/api/patients/").status_code == 200
+    assert client.get(f"/api/patients/{patient_a.pk}/").status_code == 200
+    assert rows() == []
+
+
+def test_a_refused_api_read_leaves_no_row(personas, patient_a):
+    response = client_for(personas["charlie"]).get(f"/api/patients/{patient_a.pk}/")
+
+    assert response.status_code == 404
+    assert rows() == []
 
 
 # --- the admin: read only ------------------------------------------------------------------------
