@@ -121,6 +121,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "registry",
     "outcomes",
     "analysis",

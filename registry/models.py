@@ -284,6 +284,8 @@ class PhiAccess(models.Model):
     what = models.CharField(max_length=300, blank=True)
     client_address = models.GenericIPAddressField(null=True, blank=True)
 
+    append_only = True  # grant_app_role: the app role may insert and read, never change or remove
+
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name = "PHI access"

@@ -23,8 +23,8 @@ from django.db import connection
 from psycopg import sql
 
 from config import embedded_db
+from core.management.commands.grant_app_role import DEFAULT_APP_ROLE
 from registry import services
-from registry.management.commands.grant_app_role import DEFAULT_APP_ROLE
 from registry.models import STUDY_ID_SEQUENCE, Patient
 
 pytestmark = pytest.mark.django_db(transaction=True)

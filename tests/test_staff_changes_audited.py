@@ -115,7 +115,7 @@ def test_registry_user_records_the_new_account_its_role_and_sites_as_made_by_the
 
 
 def test_the_staff_event_tables_are_protected_like_the_other_audit_tables():
-    from registry.management.commands.grant_app_role import audit_tables
+    from core.management.commands.grant_app_role import audit_tables
 
     _, events = audit_tables()
 

@@ -43,8 +43,6 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError, InternalError, ProgrammingError, connection, transaction
 from psycopg import sql
 
-from registry.models import PhiAccess
-
 DEFAULT_APP_ROLE = "registry_app"
 GUARD_FUNCTION = "audit_trail_guard"  # its triggers fire before pgtrigger's (by name)
 ROLE_ATTRIBUTES = "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
@@ -152,8 +150,9 @@ def audit_tables() -> tuple[str, list[str]]:
 
 
 def append_only_tables() -> list[str]:
-    """Tables the application appends to but never changes: the PHI access log."""
-    return [PhiAccess._meta.db_table]
+    """Tables the application appends to but never changes: those of every model that says
+    ``append_only = True`` (the PHI access log)."""
+    return sorted(model._meta.db_table for model in apps.get_models() if getattr(model, "append_only", False))
 
 
 def event_trigger_functions() -> list[str]:

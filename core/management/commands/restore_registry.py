@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
-from registry.backup import BackupError, restore
+from core.backup import BackupError, restore
 
 
 class Command(BaseCommand):
