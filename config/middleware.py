@@ -48,7 +48,7 @@ class NoStoreMiddleware:
 
 
 class IdleSessionMiddleware:
-    """Ends a signed-in session after SESSION_COOKIE_AGE seconds without a person's action.
+    """Ends a signed-in session after SESSION_IDLE_SECONDS without a person's action.
 
     Only a person's action counts: a request the pages' scripts send by themselves (the
     dashboard's status poll and panel refresh) carries ``X-Background: 1`` and is answered without
@@ -73,7 +73,7 @@ class IdleSessionMiddleware:
         if session is not None and session.get("_auth_user_id"):
             now = int(time.time())
             touched = session.get("_touched")
-            if touched is not None and now - touched >= settings.SESSION_COOKIE_AGE:
+            if touched is not None and now - touched >= settings.SESSION_IDLE_SECONDS:
                 logout(request)
                 # For the login page, which says why (the session is a new, anonymous one).
                 request.session[self.ENDED_KEY] = True

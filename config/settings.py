@@ -232,8 +232,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
-# Sessions end after 30 idle minutes (each request renews them).
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+# Sessions end after 30 minutes without a person's action, enforced by
+# config.middleware.IdleSessionMiddleware. The store keeps a session an hour longer, so that the
+# first request after the limit still finds it and the login page can say why it ended.
+SESSION_IDLE_SECONDS = env_int("SESSION_IDLE_SECONDS", 30 * 60)
+if SESSION_IDLE_SECONDS < 1:
+    raise ImproperlyConfigured(f"SESSION_IDLE_SECONDS must be at least 1; got {SESSION_IDLE_SECONDS}.")
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS + 60 * 60
 # Renewed at most once a minute while used (config.middleware.IdleSessionMiddleware).
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -13,7 +13,7 @@ def test_an_open_dashboard_left_alone_is_signed_out_after_the_idle_limit(
 ):
     from playwright.sync_api import expect
 
-    settings.SESSION_COOKIE_AGE = 3  # SESSION_IDLE_SECONDS=3
+    settings.SESSION_IDLE_SECONDS = 3
     # The session is written at most once a second, so a poll would keep it alive if it counted.
     monkeypatch.setattr("config.middleware.IdleSessionMiddleware.TOUCH_EVERY_SECONDS", 1)
     polls = []

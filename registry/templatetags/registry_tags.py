@@ -59,7 +59,7 @@ def role_of(user) -> str:
 @register.simple_tag
 def idle_minutes() -> int:
     """Minutes without a person's action after which a session ends (SESSION_IDLE_SECONDS)."""
-    return settings.SESSION_COOKIE_AGE // 60
+    return settings.SESSION_IDLE_SECONDS // 60
 
 
 @register.simple_tag

@@ -118,7 +118,7 @@ def test_a_password_change_needs_twelve_characters(client, site_a):
 
 
 def test_the_login_page_states_the_configured_idle_and_lockout_times(client, personas, settings):
-    settings.SESSION_COOKIE_AGE = 10 * 60
+    settings.SESSION_IDLE_SECONDS = 10 * 60
     settings.AXES_COOLOFF_TIME = datetime.timedelta(minutes=45)
 
     page = client.get("/login/").content.decode()
