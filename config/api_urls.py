@@ -36,6 +36,7 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include(router.urls)),
     path("", include("analysis.api_urls")),
+    path("", include("interop.api_urls")),
     # Any other URL under /api/ ending in a slash (others are redirected to it by APPEND_SLASH) is a JSON 404.
     re_path(r"^.*/$", api_not_found, name="api-not-found"),
 ]

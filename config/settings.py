@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "registry",
     "outcomes",
     "analysis",
+    "interop",
     "demo",
 ]
 

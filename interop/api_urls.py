@@ -1,0 +1,3 @@
+"""Routes of the interoperability API; config.api_urls mounts them under /api/."""
+
+urlpatterns: list = []
