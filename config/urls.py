@@ -10,4 +10,5 @@ urlpatterns = [
     path("dashboard/", include("analysis.urls")),
     path("", include("registry.urls")),
     path("", include("outcomes.urls")),
+    path("", include("interop.urls")),
 ]
