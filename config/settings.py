@@ -363,6 +363,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["interop.schema.fhir_operation_paths"],
 }
 
 # --- Audit trail ---------------------------------------------------------------

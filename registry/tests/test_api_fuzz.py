@@ -57,6 +57,7 @@ def seeded(db):
         "complications": outcome_services.complication_create(
             user=None, procedure=procedure, date=day, kind="infection"
         ).pk,
+        "fhir": procedure.patient_id,  # /api/fhir/Patient/{id}/$everything
     }
 
 
