@@ -63,7 +63,11 @@ class StatsApi(APIView):
             "Besides the documented keys the document carries `n_patients_analysed`, per group `msts_n` and "
             "`msts_excluded` (patients with or without both scores for each measure), `time_to_secondary_days`, "
             "`kaplan_meier` (secondary-procedure-free time), `followup_days`, `complications` and "
-            "`narcotic_change.not_recorded`, per demographics group `primary_cancer_codes`, and `enrolment` by month. "
+            "`narcotic_change.not_recorded`, per demographics group `primary_cancer_codes`, and `enrolment` by month; "
+            "and, by treatment, `survival` (Kaplan-Meier overall survival: `n`, `events`, `median_days`, `at_days` "
+            "and `ci_at_days` at 90, 180 and 365 days, log(-log) Greenwood 95% intervals) and "
+            "`secondary_procedure_incidence` (Aalen-Johansen, death competing: `n`, `events`, `competing`, "
+            "`at_days`). "
             "The response carries an `ETag` naming the snapshot: send it back in `If-None-Match` to get a 304 "
             "without the document while no newer snapshot exists."
         ),

@@ -38,8 +38,10 @@ def _cohort_query() -> sql.Composed:
     """One row per patient with the index procedure, its baseline and its final follow-up.
 
     The index procedure is the patient's first by (date, id); the final follow-up is the
-    index procedure's last follow-up by (date, id). Only the age in whole years leaves the
-    database, never the birth date.
+    index procedure's last follow-up by (date, id). Only the age in whole years and days from
+    the index procedure leave the database, never the birth or death date. The last day known
+    alive is the latest of the index procedure, its final follow-up, its secondary procedures
+    and its complications.
     """
     pre = [
         sql.SQL("b.{} AS {}").format(sql.Identifier(col), sql.Identifier(f"pre_{m}"))
@@ -67,9 +69,11 @@ def _cohort_query() -> sql.Composed:
             FROM {encounter} WHERE kind = {followup}
             ORDER BY procedure_id, date DESC, id DESC
         ), sec AS (
-            SELECT procedure_id, count(*) AS n, min(date) AS first FROM {secondary} GROUP BY procedure_id
+            SELECT procedure_id, count(*) AS n, min(date) AS first, max(date) AS last_date
+            FROM {secondary} GROUP BY procedure_id
         ), c AS (
-            SELECT procedure_id, {complication_counts} FROM {complication} GROUP BY procedure_id
+            SELECT procedure_id, {complication_counts}, max(date) AS last_date
+            FROM {complication} GROUP BY procedure_id
         )
         SELECT p.site_id, p.sex, p.primary_cancer,
                {age} AS age,
@@ -80,6 +84,8 @@ def _cohort_query() -> sql.Composed:
                {pre}, {post},
                f.narcotic_change, f.date - idx.date AS followup_days,
                COALESCE(sec.n, 0) AS secondary_count, sec.first - idx.date AS secondary_first_days,
+               p.death_date - idx.date AS death_days,
+               GREATEST(idx.date, f.date, sec.last_date, c.last_date) - idx.date AS last_alive_days,
                {complication_columns}
         FROM {patient} p
         LEFT JOIN idx ON idx.patient_id = p.id
@@ -129,7 +135,7 @@ def cohort_from_csv(data: bytes) -> Cohort:
     for name in ("site_id", "secondary_count", "has_baseline"):
         columns[name] = frame[name].to_numpy(dtype=np.int64)
     columns["prior_local_radiation"] = frame["prior_local_radiation"].to_numpy(dtype=bool)
-    numeric = ["age", "index_month", "followup_days", "secondary_first_days"]
+    numeric = ["age", "index_month", "followup_days", "secondary_first_days", "death_days", "last_alive_days"]
     numeric += [f"{when}_{measure}" for when in ("pre", "post") for measure in MEASURES]
     for name in numeric:
         columns[name] = frame[name].to_numpy(dtype=float)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from analysis.survival import competing_status, incidence_by_treatment, survival_by_treatment
 from outcomes.msts import DOMAIN_KEYS as DOMAINS
 from outcomes.msts import TOTAL_KEY, msts_percent_exact
 from registry.vocabulary import PSFS, SACROPLASTY, STRATA, TREATMENTS
@@ -39,7 +40,8 @@ class Cohort:
     index procedure, a number for speed: sorting strings is slow); numbers ``age``
     (years at the index procedure), ``pre_<measure>`` and ``post_<measure>`` for each
     of MEASURES, ``followup_days`` (index procedure to final follow-up),
-    ``secondary_count``, ``secondary_first_days``, and ``complications``, an
+    ``secondary_count``, ``secondary_first_days``, ``death_days`` (NaN while alive),
+    ``last_alive_days`` (the last day known alive), and ``complications``, an
     (n, len(complication_kinds)) count matrix.
 
     A subset keeps the row numbers only and copies a column when it is first read:
@@ -377,6 +379,22 @@ def enrolment_by_month(cohort: Cohort) -> list[dict]:
     ]
 
 
+def survival_keys(cohort: Cohort) -> dict:
+    """``survival`` and ``secondary_procedure_incidence`` by treatment (analysis.survival).
+
+    A living patient is censored at the last day known alive; the incidence counts a first
+    secondary procedure, death competing.
+    """
+    death, alive = cohort["death_days"], cohort["last_alive_days"]
+    died = ~np.isnan(death)
+    secondary = np.where(cohort["secondary_count"] > 0, cohort["secondary_first_days"], np.nan)
+    time, status = competing_status(secondary, death, alive)
+    return {
+        "survival": survival_by_treatment(np.where(died, death, alive), died, cohort["treatment"]),
+        "secondary_procedure_incidence": incidence_by_treatment(time, status, cohort["treatment"]),
+    }
+
+
 def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:
     """The whole stats document for ``cohort``; patients without a procedure count only in n_patients."""
     treated = cohort.subset(np.isin(cohort["treatment"], TREATMENTS) & np.isin(cohort["fracture_status"], STRATA))
@@ -391,4 +409,5 @@ def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:
             treatment: demographics(treated.subset(treated["treatment"] == treatment)) for treatment in TREATMENTS
         },
         "enrolment": enrolment_by_month(treated),
+        **survival_keys(treated),
     }

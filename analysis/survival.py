@@ -19,8 +19,9 @@ output is the ``survival`` and ``secondary_procedure_incidence`` shapes of docs/
 
 from __future__ import annotations
 
+from statistics import NormalDist
+
 import numpy as np
-from scipy.stats import norm
 
 from registry.vocabulary import TREATMENTS
 
@@ -70,7 +71,7 @@ def loglog_interval(survival: float, greenwood: float, alpha: float = ALPHA) -> 
     """The log(-log) (1 - alpha) interval of a survival probability, or None where it is undefined (S is 0 or 1)."""
     if not 0.0 < survival < 1.0 or not np.isfinite(greenwood):
         return None
-    z = norm.ppf(1 - alpha / 2)
+    z = NormalDist().inv_cdf(1 - alpha / 2)
     spread = z * np.sqrt(greenwood) / np.log(survival)  # negative: log S < 0
     return [float(survival ** np.exp(-spread)), float(survival ** np.exp(spread))]
 

@@ -25,6 +25,8 @@ def row(
     secondary_first_days=None,
     secondary_count=None,
     complications=None,
+    death_days=None,
+    last_alive_days=None,
 ) -> dict:
     """One patient. ``pre``/``post``: six domain scores (None for unscored) or None (no encounter)."""
     return {
@@ -44,6 +46,11 @@ def row(
         "secondary_first_days": secondary_first_days,
         "secondary_count": secondary_count if secondary_count is not None else int(secondary_first_days is not None),
         "complications": complications or {},
+        "death_days": death_days,
+        # As the selector: the latest of the index procedure (day 0), the final follow-up and a secondary procedure.
+        "last_alive_days": last_alive_days
+        if last_alive_days is not None
+        else max(day for day in (0, followup_days, secondary_first_days) if day is not None),
     }
 
 
@@ -77,6 +84,8 @@ def cohort(rows: list[dict]) -> Cohort:
         "followup_days": np.array([nan(r["followup_days"]) for r in rows], dtype=float),
         "secondary_first_days": np.array([nan(r["secondary_first_days"]) for r in rows], dtype=float),
         "secondary_count": np.array([r["secondary_count"] for r in rows], dtype=np.int64),
+        "death_days": np.array([nan(r["death_days"]) for r in rows], dtype=float),
+        "last_alive_days": np.array([nan(r["last_alive_days"]) for r in rows], dtype=float),
         "complications": np.array(
             [[r["complications"].get(kind, 0) for kind in KINDS] for r in rows], dtype=np.int64
         ).reshape(len(rows), len(KINDS)),

@@ -132,3 +132,21 @@ def test_the_demo_cohort_reproduces_the_ancova_conclusions(document):
     assert pathological["difference"] > 0  # PSFS better
     assert impending["n"] == 9
     assert impending["p_value"] > 0.5
+
+
+def test_the_demo_cohort_carries_survival_and_secondary_procedure_incidence(document):
+    survival = document["survival"]
+    incidence = document["secondary_procedure_incidence"]
+    # Every patient counts through their index procedure; the demo's 5 deaths, its 6 secondary procedures.
+    assert {t: (survival[t]["n"], survival[t]["events"]) for t in survival} == {"psfs": (11, 1), "sacroplasty": (19, 4)}
+    assert {t: (incidence[t]["events"], incidence[t]["competing"]) for t in incidence} == {
+        "psfs": (0, 1),
+        "sacroplasty": (6, 4),
+    }
+    sacroplasty = survival["sacroplasty"]
+    assert sacroplasty["median_days"] == 308.0
+    assert sacroplasty["at_days"]["90"] == pytest.approx(16 / 17)
+    low, high = sacroplasty["ci_at_days"]["90"]
+    assert low < 16 / 17 < high
+    assert incidence["psfs"]["at_days"] == {"90": 0.0, "180": 0.0, "365": 0.0}
+    assert 0 < incidence["sacroplasty"]["at_days"]["90"] < incidence["sacroplasty"]["at_days"]["365"] < 1

@@ -130,3 +130,22 @@ def test_the_fingerprint_changes_with_the_data_and_only_then():
     assert selectors.cohort_fingerprint(selectors.cohort_fetch()) == first
     outcome_services.encounter_update(user=None, encounter=encounter, data={"msts_pain": 4}, reason="Score corrected")
     assert selectors.cohort_fingerprint(selectors.cohort_fetch()) != first
+
+
+def test_it_reads_days_to_death_and_the_last_day_known_alive(patient_with_history):
+    cohort = selectors.cohort_fetch()
+    # Index procedure 2023-01-10; the latest record of it is the secondary procedure of 2023-06-01 (day 142),
+    # after the final follow-up (2023-04-10, day 90); the later procedure's visit of 2023-09-01 is not its own.
+    assert cohort["last_alive_days"].tolist() == [142.0]
+    assert np.isnan(cohort["death_days"]).all()
+
+    type(patient_with_history).objects.filter(pk=patient_with_history.pk).update(death_date=D(2023, 8, 1))
+    cohort = selectors.cohort_fetch()
+    assert cohort["death_days"].tolist() == [203.0]
+
+
+def test_a_patient_with_nothing_after_the_index_procedure_is_known_alive_on_its_day():
+    patient = PatientFactory()
+    ProcedureFactory(patient=patient, date=D(2024, 2, 1))
+    cohort = selectors.cohort_fetch()
+    assert cohort["last_alive_days"].tolist() == [0.0]

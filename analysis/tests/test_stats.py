@@ -381,3 +381,37 @@ def test_total_pairs_sample_a_large_group_evenly():
         "msts_total_sd": {"pre": None, "post": None},
         "msts_total_pairs": [],
     }
+
+
+def test_the_document_carries_survival_and_secondary_procedure_incidence():
+    rows = [
+        row(followup_days=100, death_days=120),  # PSFS: died on day 120
+        row(followup_days=400),  # PSFS: alive, censored at day 400
+        row(followup_days=30, secondary_first_days=60, death_days=200),  # PSFS: secondary day 60, died day 200
+        row(treatment="sacroplasty", followup_days=50, death_days=80),  # died on day 80
+        row(treatment="", fracture_status="", index_month="", followup_days=None),  # no procedure: left out
+    ]
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    json.dumps(document, allow_nan=False)
+    psfs = document["survival"]["psfs"]
+    # Day 120: 3 at risk, 1 death: S = 2/3. Day 200: 2 at risk, 1 death: S = 1/3 (the first S <= 0.5).
+    assert (psfs["n"], psfs["events"], psfs["median_days"]) == (3, 2, 200.0)
+    assert psfs["at_days"] == {"90": 1.0, "180": approx(2 / 3), "365": approx(1 / 3)}
+    assert psfs["ci_at_days"]["180"] == approx(
+        [(2 / 3) ** math.exp(s * 1.959964 * math.sqrt(1 / 6) / abs(math.log(2 / 3))) for s in (1, -1)], rel=1e-6
+    )
+    sacroplasty = document["survival"]["sacroplasty"]
+    assert sacroplasty["at_days"] == {"90": 0.0, "180": 0.0, "365": 0.0}
+    assert (sacroplasty["n"], sacroplasty["events"], sacroplasty["median_days"]) == (1, 1, 80.0)
+    # The secondary procedure on day 60 among 3 at risk: 1/3; the death on day 120 competes, adding nothing.
+    assert document["secondary_procedure_incidence"] == {
+        "psfs": {
+            "n": 3,
+            "events": 1,
+            "competing": 1,
+            "at_days": {"90": approx(1 / 3), "180": approx(1 / 3), "365": approx(1 / 3)},
+        },
+        "sacroplasty": {"n": 1, "events": 0, "competing": 1, "at_days": {"90": 0.0, "180": 0.0, "365": 0.0}},
+    }
