@@ -293,3 +293,25 @@ def test_everything_costs_the_same_queries_however_many_records(client, personas
     assert len(data["entry"]) == 9 + 1 + 3 * 2  # a procedure, three visits with their MSTS
     assert counts[0] == counts[1] == counts[2]
     assert counts[0] <= 8
+
+
+def test_the_schema_documents_the_fhir_operations_with_their_media_type(client, personas):
+    client.force_login(personas["ivy"])
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+    fhir_paths = sorted(path for path in paths if path.startswith("/api/fhir/"))
+    assert fhir_paths == [
+        "/api/fhir/CodeSystem/sacral-registry",
+        "/api/fhir/Patient/{id}/$everything",
+        "/api/fhir/Questionnaire/msts",
+    ]
+    everything = paths["/api/fhir/Patient/{id}/$everything"]["get"]
+    assert list(everything["responses"]["200"]["content"]) == ["application/fhir+json"]
+    assert sorted(everything["responses"]) == ["200", "401", "403", "404"]
+    assert "FHIR R4 (4.0.1)" in everything["description"]
+    assert everything["parameters"][0]["schema"] == {"type": "integer"}
+
+
+def test_a_bundle_is_never_cached(client, personas, hand_built):
+    client.force_login(personas["alice"])
+    response = client.get(everything_url(hand_built["patient"]))
+    assert "no-store" in response["Cache-Control"]
