@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from analysis.curves import add_curves
 from analysis.survival import competing_status, incidence_by_treatment, survival_by_treatment
 from outcomes.msts import DOMAIN_KEYS as DOMAINS
 from outcomes.msts import TOTAL_KEY, msts_percent_exact
@@ -389,10 +390,12 @@ def survival_keys(cohort: Cohort) -> dict:
     died = ~np.isnan(death)
     secondary = np.where(cohort["secondary_count"] > 0, cohort["secondary_first_days"], np.nan)
     time, status = competing_status(secondary, death, alive)
-    return {
+    keys = {
         "survival": survival_by_treatment(np.where(died, death, alive), died, cohort["treatment"]),
         "secondary_procedure_incidence": incidence_by_treatment(time, status, cohort["treatment"]),
     }
+    # The dashboard's curves: each treatment's steps and numbers at risk (analysis.curves).
+    return add_curves(keys, np.where(died, death, alive), died, time, status, cohort["treatment"])
 
 
 def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:

@@ -405,6 +405,15 @@ def test_the_document_carries_survival_and_secondary_procedure_incidence():
     sacroplasty = document["survival"]["sacroplasty"]
     assert sacroplasty["at_days"] == {"90": 0.0, "180": 0.0, "365": 0.0}
     assert (sacroplasty["n"], sacroplasty["events"], sacroplasty["median_days"]) == (1, 1, 80.0)
+    # The dashboard's curve: one step per death day, with the number at risk just before it.
+    assert [step[0:2] + step[4:] for step in psfs["curve"]] == [[120.0, 0.6667, 3], [200.0, 0.3333, 2]]
+    assert psfs["curve"][0][2:4] == approx(psfs["ci_at_days"]["180"], abs=1e-4)
+    assert psfs["at_risk"] == {"0": 3, "90": 3, "180": 2, "365": 1}
+    incidence = document["secondary_procedure_incidence"]
+    assert incidence["psfs"].pop("curve") == [[60.0, 0.3333, 3]]
+    assert incidence["psfs"].pop("at_risk") == {"0": 3, "90": 2, "180": 1, "365": 1}
+    assert incidence["sacroplasty"].pop("curve") == []  # a competing death does not move the incidence
+    assert incidence["sacroplasty"].pop("at_risk") == {"0": 1, "90": 0, "180": 0, "365": 0}
     # The secondary procedure on day 60 among 3 at risk: 1/3; the death on day 120 competes, adding nothing.
     assert document["secondary_procedure_incidence"] == {
         "psfs": {
