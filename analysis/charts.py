@@ -6,11 +6,13 @@ drawings print in black and white too (sacroplasty is dashed, PSFS solid).
 
 import math
 from collections.abc import Sequence
+from datetime import date
 from html import escape
 
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from scipy.stats import t as t_distribution
 
+from core.svg import HEIGHT, MARGIN, WIDTH, Frame, line_chart, nice_ticks, svg, text, x_axis, y_axis
 from outcomes.msts import DOMAIN_MAX, MSTS_MAX
 from registry.vocabulary import PSFS, SACROPLASTY, TREATMENT_SHORT_LABELS
 
@@ -18,64 +20,8 @@ TREATMENT_STYLE = {
     PSFS: {"label": TREATMENT_SHORT_LABELS[PSFS], "colour": "#1b5e9f", "dash": ""},
     SACROPLASTY: {"label": TREATMENT_SHORT_LABELS[SACROPLASTY], "colour": "#c2571a", "dash": "6 4"},
 }
-WIDTH, HEIGHT = 560, 300
-MARGIN = {"left": 52, "right": 16, "top": 28, "bottom": 44}
-
-
-class _Frame:
-    """Maps data coordinates to the plotting area of one chart."""
-
-    def __init__(self, x_range: tuple[float, float], y_range: tuple[float, float]):
-        self.x0, self.x1 = x_range
-        self.y0, self.y1 = y_range
-        self.left, self.top = MARGIN["left"], MARGIN["top"]
-        self.right, self.bottom = WIDTH - MARGIN["right"], HEIGHT - MARGIN["bottom"]
-
-    def x(self, value: float) -> float:
-        span = (self.x1 - self.x0) or 1
-        return round(self.left + (value - self.x0) / span * (self.right - self.left), 1)
-
-    def y(self, value: float) -> float:
-        span = (self.y1 - self.y0) or 1
-        return round(self.bottom - (value - self.y0) / span * (self.bottom - self.top), 1)
-
-
-def _svg(title: str, description: str, body: Sequence[str]) -> SafeString:
-    return mark_safe(  # noqa: S308 - every text part below is escaped
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" xmlns="http://www.w3.org/2000/svg" '
-        f'aria-labelledby="t"><title>{escape(title)}</title><desc>{escape(description)}</desc>'
-        + "".join(body)
-        + "</svg>"
-    )
-
-
-def _text(x, y, text, *, anchor="middle", size=12, weight="normal", cls="") -> str:
-    return (
-        f'<text x="{x}" y="{y}" text-anchor="{anchor}" font-size="{size}" font-weight="{weight}" '
-        f'class="{cls}" fill="#222">{escape(str(text))}</text>'
-    )
-
-
-def _y_axis(frame: _Frame, ticks: Sequence[float], label: str, fmt=str) -> list[str]:
-    parts = [f'<line x1="{frame.left}" y1="{frame.top}" x2="{frame.left}" y2="{frame.bottom}" stroke="#444"/>']
-    for tick in ticks:
-        y = frame.y(tick)
-        parts.append(f'<line x1="{frame.left}" y1="{y}" x2="{frame.right}" y2="{y}" stroke="#ddd"/>')
-        parts.append(_text(frame.left - 6, y + 4, fmt(tick), anchor="end", size=11))
-    mid = (frame.top + frame.bottom) / 2
-    parts.append(
-        f'<text transform="translate(14 {mid}) rotate(-90)" text-anchor="middle" font-size="12" fill="#222">'
-        f"{escape(label)}</text>"
-    )
-    return parts
-
-
-def _x_axis(frame: _Frame, ticks: Sequence[tuple[float, str]], label: str) -> list[str]:
-    parts = [f'<line x1="{frame.left}" y1="{frame.bottom}" x2="{frame.right}" y2="{frame.bottom}" stroke="#444"/>']
-    for value, text in ticks:
-        parts.append(_text(frame.x(value), frame.bottom + 16, text, size=11))
-    parts.append(_text((frame.left + frame.right) / 2, HEIGHT - 6, label))
-    return parts
+# The drawing primitives live in core.svg (the patient page draws with them too).
+_Frame, _svg, _text, _y_axis, _x_axis, _nice_ticks = Frame, svg, text, y_axis, x_axis, nice_ticks
 
 
 def _legend(treatments: Sequence[str], x: float = MARGIN["left"] + 8, y: float = 16) -> list[str]:
@@ -157,6 +103,7 @@ def domain_profile(groups: dict, domains: Sequence[tuple[str, str]], *, title: s
     frame = _Frame((0, len(domains)), (0, DOMAIN_MAX))
     body = [*_y_axis(frame, range(0, DOMAIN_MAX + 1), f"Mean score (0-{DOMAIN_MAX})"), *_legend(list(groups))]
     body += _x_axis(frame, [(i + 0.5, label) for i, (_, label) in enumerate(domains)], "")
+    body += _shading_legend()
     bar = 0.18
     for i, (key, label) in enumerate(domains):
         for j, (treatment, group) in enumerate(groups.items()):
@@ -207,35 +154,234 @@ def step_curves(curves: dict, *, title: str) -> SafeString:
     return _svg(title, "Kaplan-Meier estimate, censored at the last follow-up.", body)
 
 
+def _shading_legend(x: float = 330, y: float = 16) -> list[str]:
+    """The key to the domain bars' shading: light is pre-operative, solid the final follow-up."""
+    parts = []
+    for i, (opacity, label) in enumerate((("0.35", "Pre-operative"), ("1", "Final follow-up"))):
+        left = x + i * 110
+        parts.append(
+            f'<rect class="legend-shading" x="{left}" y="{y - 10}" width="14" height="12" fill="#555" '
+            f'fill-opacity="{opacity}" stroke="#555"/>'
+        )
+        parts.append(_text(left + 18, y, label, anchor="start", size=12))
+    return parts
+
+
+def _month_number(month: str) -> int | None:
+    """'YYYY-MM' as a count of months (year * 12 + month - 1); None when it is not one."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        date(year, number, 1)
+    except (TypeError, ValueError):
+        return None
+    return year * 12 + number - 1
+
+
+def _month_ticks(first: int, last: int) -> list[tuple[int, str]]:
+    """Ticks at an even step (1, 2, 3, 6, 12... months), at most 6 labels; yearly ticks show the year alone."""
+    span = last - first
+    step = next((s for s in (1, 2, 3, 6, 12, 24, 60, 120) if span / s <= 6), 240)
+    start = first if step < 12 else -(-first // 12) * 12  # years start in January
+    ticks = []
+    for month in range(start, last + 1, step):
+        year, number = divmod(month, 12)
+        ticks.append((month, str(year) if step >= 12 else f"{year}-{number + 1:02d}"))
+    return ticks
+
+
 def enrolment_chart(months: Sequence[dict], treatments: Sequence[str], *, title: str) -> SafeString:
-    """Cumulative patients enrolled (by index procedure month) per treatment."""
-    if not months:
+    """Cumulative patients enrolled (by index procedure month) per treatment, on a true time axis.
+
+    ``months`` is the stats document's ``enrolment``: [{"month": "YYYY-MM", treatment: count}],
+    months without a procedure left out. Each month sits at its date (a gap of three years is
+    three years wide); the line steps up at each enrolling month. Each month's marker carries
+    ``data-month``.
+    """
+    dated = [(number, month) for month in months if (number := _month_number(month.get("month"))) is not None]
+    if not dated:
         return _empty(title, "No patient enrolled yet.")
+    first, last = dated[0][0], dated[-1][0]
     totals = dict.fromkeys(treatments, 0)
     series = {t: [] for t in treatments}
-    for i, month in enumerate(months):
+    for number, month in dated:
         for t in treatments:
             totals[t] += month.get(t, 0)
-            series[t].append((i, totals[t]))
+            series[t].append((number, totals[t]))
     top = max(max(totals.values()), 1)
-    frame = _Frame((0, max(len(months) - 1, 1)), (0, top))
-    tick_every = max(1, len(months) // 6)
+    frame = _Frame((first, max(last, first + 1)), (0, top))
     body = [*_y_axis(frame, _nice_ticks(top), "Patients (cumulative)")]
-    ticks = [(i, months[i]["month"]) for i in range(0, len(months), tick_every)]
-    body += _x_axis(frame, ticks, "Index procedure month")
+    body += _x_axis(frame, _month_ticks(first, last), "Index procedure month")
     body += _legend(list(treatments))
     for t in treatments:
         style = TREATMENT_STYLE[t]
-        points = " ".join(f"{frame.x(i)},{frame.y(v)}" for i, v in series[t])
+        path = [f"M{frame.x(series[t][0][0])},{frame.y(0)}"]
+        for number, value in series[t]:
+            path.append(f"H{frame.x(number)}V{frame.y(value)}")
         body.append(
-            f'<polyline points="{points}" fill="none" stroke="{style["colour"]}" stroke-width="2.5" '
+            f'<path d="{"".join(path)}" fill="none" stroke="{style["colour"]}" stroke-width="2.5" '
             f'stroke-dasharray="{style["dash"]}"/>'
         )
-    return _svg(title, "Cumulative enrolment per treatment.", body)
+    for number, month in dated:
+        body.append(
+            f'<circle class="month" data-month="{escape(month["month"])}" cx="{frame.x(number)}" '
+            f'cy="{frame.bottom}" r="2" fill="#444"/>'
+        )
+    return _svg(title, "Cumulative enrolment per treatment; months are spaced by date.", body)
 
 
-def _nice_ticks(top: float) -> list[int]:
-    step = 10 ** max(0, len(str(int(top))) - 1)
-    if top / step < 3:
-        step = max(1, step // 2)
-    return list(range(0, int(top) + step, step))
+RISK_ROW = 18  # height of a row of the numbers-at-risk table under a curve's axis
+RISK_LEFT = 84  # room for a treatment's name left of its numbers at risk
+
+
+def _thin(curve: Sequence[Sequence], frame: Frame) -> list[Sequence]:
+    """The steps to draw: of several steps on one pixel column, the last (a 100k cohort's curve stays small)."""
+    kept: list[Sequence] = []
+    for step in curve:
+        if kept and frame.x(kept[-1][0]) == frame.x(step[0]):
+            kept[-1] = step
+        else:
+            kept.append(step)
+    return kept
+
+
+def _risk_ticks(frame: Frame, days: Sequence[int]) -> list[int]:
+    """The days of the numbers at risk, leaving out one too close to the one before to be read."""
+    shown: list[int] = []
+    for day in days:
+        if not shown or frame.x(day) - frame.x(shown[-1]) >= 30:
+            shown.append(day)
+    return shown
+
+
+def _curve_chart(groups: dict, *, title: str, description: str, y_label: str, rising: bool, empty: str) -> SafeString:
+    drawn = {t: g for t, g in groups.items() if g and g.get("at_risk") and g["at_risk"].get("0")}
+    if not drawn:
+        return _empty(title, empty)
+    days = sorted({int(day) for g in drawn.values() for day in g["at_risk"]})
+    last_step = max((g["curve"][-1][0] for g in drawn.values() if g.get("curve")), default=0)
+    x_end = max(365, last_step, days[-1])
+    y_step, y_top = 0.25, 1.0
+    if rising:  # an incidence: the axis ends at the next tenth (or quarter) above the highest value
+        top = max((step[1] for g in drawn.values() for step in g.get("curve") or []), default=0)
+        y_step = 0.1 if top <= 0.5 else 0.25
+        y_top = min(1.0, max(2, math.ceil(round(top / y_step, 6))) * y_step)
+    height = HEIGHT + RISK_ROW * (len(drawn) + 1)
+    bottom = MARGIN["bottom"] + RISK_ROW * (len(drawn) + 1)
+    frame = _Frame((0, x_end), (0, y_top), height=height, bottom=bottom, left=RISK_LEFT)
+    ticks = _risk_ticks(frame, days)
+    y_ticks = [round(i * y_step, 4) for i in range(round(y_top / y_step) + 1)]
+    body = [*_y_axis(frame, y_ticks, y_label, fmt=lambda v: f"{v:.0%}")]
+    body += _x_axis(frame, [(day, str(day)) for day in ticks], "Days since the index procedure")
+    body += _legend(list(drawn), x=RISK_LEFT + 8)
+    row_y = frame.bottom + 36 + RISK_ROW
+    body.append(_text(4, row_y, "Number at risk", anchor="start", size=11, weight="bold"))
+    for i, (treatment, group) in enumerate(drawn.items()):
+        style = TREATMENT_STYLE[treatment]
+        y = row_y + RISK_ROW * (i + 1)
+        body.append(_text(4, y, style["label"], anchor="start", size=11))
+        for day in ticks:
+            count = group["at_risk"].get(str(day))
+            if count is not None:
+                body.append(
+                    f'<text class="at-risk" data-treatment="{treatment}" data-day="{day}" x="{frame.x(day)}" y="{y}" '
+                    f'text-anchor="middle" font-size="11" fill="{style["colour"]}">{int(count)}</text>'
+                )
+        curve = _thin(group.get("curve") or [], frame)
+        start = 0 if rising else 1
+        if not rising:
+            body += _ci_band(curve, frame, style["colour"], x_end=_followed_to(group, x_end))
+        path = [f"M{frame.x(0)},{frame.y(start)}"]
+        for step in curve:
+            path.append(f"H{frame.x(step[0])}V{frame.y(step[1])}")
+        path.append(f"H{frame.x(_followed_to(group, x_end))}")
+        body.append(
+            f'<path class="curve" data-treatment="{treatment}" d="{"".join(path)}" fill="none" '
+            f'stroke="{style["colour"]}" stroke-width="2.5" stroke-dasharray="{style["dash"]}"/>'
+        )
+    return _svg(title, description, body, height=height)
+
+
+def _followed_to(group: dict, x_end: float) -> float:
+    """The last day the group's curve is drawn to: its last step, or the last day anyone was still at risk."""
+    followed = [int(day) for day, count in group["at_risk"].items() if count]
+    steps = [step[0] for step in group.get("curve") or []]
+    return min(x_end, max(followed + steps + [0]))
+
+
+def _ci_band(curve: Sequence[Sequence], frame: Frame, colour: str, *, x_end: float) -> list[str]:
+    """The 95% interval of a step curve as one shaded path, one closed part per run of steps that have one."""
+    parts, run = [], []
+    for i, step in enumerate(curve):
+        until = curve[i + 1][0] if i + 1 < len(curve) else x_end
+        if step[2] is None or step[3] is None:
+            if run:
+                parts.append(run)
+            run = []
+            continue
+        run.append((step[0], until, step[2], step[3]))
+    if run:
+        parts.append(run)
+    d = []
+    for run in parts:
+        upper = [f"{frame.x(x)},{frame.y(high)}" for start, end, _, high in run for x in (start, end)]
+        lower = [f"{frame.x(x)},{frame.y(low)}" for start, end, low, _ in reversed(run) for x in (end, start)]
+        d.append("M" + " L".join(upper + lower) + " Z")
+    if not d:
+        return []
+    return [f'<path class="ci-band" d="{" ".join(d)}" fill="{colour}" fill-opacity="0.15" stroke="none"/>']
+
+
+def survival_chart(survival: dict, *, title: str) -> SafeString:
+    """Kaplan-Meier overall survival per treatment with its 95% band and the numbers at risk under the axis.
+
+    ``survival`` is a scope's ``survival`` key: treatment to {"curve": [[day, survival, ci_low,
+    ci_high, at_risk], ...], "at_risk": {"0": n, "90": n, ...}}. Public: the report draws it too.
+    """
+    return _curve_chart(
+        survival,
+        title=title,
+        description="Kaplan-Meier estimate with its 95% confidence band (log-log); numbers at risk under the axis.",
+        y_label="Alive",
+        rising=False,
+        empty="Not enough data: no patient followed yet.",
+    )
+
+
+def incidence_chart(incidence: dict, *, title: str) -> SafeString:
+    """Cumulative incidence of a first secondary procedure per treatment, death competing (Aalen-Johansen).
+
+    ``incidence`` is a scope's ``secondary_procedure_incidence`` key: treatment to {"curve":
+    [[day, incidence, at_risk], ...], "at_risk": {...}}. Public: the report draws it too.
+    """
+    return _curve_chart(
+        incidence,
+        title=title,
+        description="Aalen-Johansen cumulative incidence, death a competing risk; numbers at risk under the axis.",
+        y_label="Had a secondary procedure",
+        rising=True,
+        empty="Not enough data: no patient followed yet.",
+    )
+
+
+def trajectory_chart(visits: dict, *, title: str) -> SafeString:
+    """Each treatment's mean MSTS total by follow-up month: ``visits`` maps treatment to [[month, mean, n], ...]."""
+    series = [
+        {
+            "label": TREATMENT_STYLE[t]["label"],
+            "colour": TREATMENT_STYLE[t]["colour"],
+            "dash": TREATMENT_STYLE[t]["dash"],
+            "points": [(row[0], row[1]) for row in rows or [] if row[1] is not None],
+        }
+        for t, rows in visits.items()
+        if t in TREATMENT_STYLE
+    ]
+    return line_chart(
+        series,
+        title=title,
+        description="Mean MSTS total of each treatment by months since the index procedure.",
+        x_label="Months since the index procedure",
+        y_label=f"Mean MSTS total (0-{MSTS_MAX})",
+        y_range=(0, MSTS_MAX),
+        y_ticks=range(0, MSTS_MAX + 1, 5),
+        empty="Not enough data: no follow-up visit.",
+    )

@@ -1,9 +1,12 @@
 """What the dashboard shows, built from one stats document (no database, no request).
 
-``dashboard_tables`` gives every table as a header and rows, used alike by the HTML page and
-the CSV downloads, so a downloaded table is exactly the one on screen.
+``dashboard_tables`` gives every table twice: as the page shows it (``header``, ``rows``: display
+strings) and as its CSV download holds it (``csv_header``, ``csv_rows``: the same numbers, each in
+a column of its own, unrounded, None for a missing one), so a spreadsheet or a statistics package
+reads numbers, not "38.3 ± 16.5".
 """
 
+import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -27,6 +30,35 @@ class Table:
     header: list[str]
     rows: list[list] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    csv_header: list[str] = field(default_factory=list)
+    csv_rows: list[list] = field(default_factory=list)
+
+
+_FIELD_PREFIX = re.compile(r"^(?:[a-z]+_[a-z_]*|[a-z]+_[a-z_]* \d+): ")
+_GROUP_COUNT = re.compile(r"\b(psfs|sacroplasty) (\d+)\b")
+
+
+def human_note(note: str) -> str:
+    """A computation's note as a person reads it: no field names ("age_mean: "), treatments by their
+    label ("psfs 0" -> "PSFS: no patients"), a capital first letter."""
+    parts = [_FIELD_PREFIX.sub("", part.strip()) for part in note.split("; ")]
+    note = "; ".join(dict.fromkeys(part for part in parts if part))
+
+    def group(match):
+        count = int(match.group(2))
+        label = TREATMENT_LABELS[match.group(1)]
+        return f"{label}: no patients" if count == 0 else f"{label}: {count} patient{'s' if count > 1 else ''}"
+
+    note = _GROUP_COUNT.sub(group, note)
+    return note[:1].upper() + note[1:]
+
+
+def _notes(pairs: list[tuple[str, str]]) -> list[str]:
+    """ "Label: note" lines; one line for all when every label has the same note."""
+    pairs = [(label, human_note(note)) for label, note in pairs if note]
+    if len(pairs) > 1 and len({note for _, note in pairs}) == 1:
+        return [f"All: {pairs[0][1]}"]
+    return [f"{label}: {note}" for label, note in pairs]
 
 
 def fmt(value, digits: int = 1) -> str:
@@ -99,7 +131,30 @@ def demographics_table(document: dict) -> Table:
             ),
         ]
     )
-    table.notes += [f"{TREATMENT_LABELS[t]}: {_get(demo, t, 'note')}" for t in TREATMENTS if _get(demo, t, "note")]
+    table.notes += _notes([(TREATMENT_LABELS[t], _get(demo, t, "note")) for t in TREATMENTS])
+    table.csv_header = [
+        "treatment",
+        "n",
+        "age_mean",
+        "male",
+        "female",
+        *(code for code, _ in CANCERS),
+        "prior_local_radiation",
+        *(f"ablation_{kind}" for kind in ("any", "rfa", "cryo", "microwave")),
+    ]
+    table.csv_rows = [
+        [
+            TREATMENT_LABELS[t],
+            _get(demo, t, "n"),
+            _get(demo, t, "age_mean"),
+            _get(demo, t, "sex", "male"),
+            _get(demo, t, "sex", "female"),
+            *(_get(demo, t, "primary_cancer", code) for code, _ in CANCERS),
+            _get(demo, t, "prior_local_radiation"),
+            *(_get(demo, t, "ablation", kind) for kind in ("any", "rfa", "cryo", "microwave")),
+        ]
+        for t in TREATMENTS
+    ]
     return table
 
 
@@ -118,8 +173,25 @@ def msts_table(document: dict, stratum: str) -> Table:
             "n",
         ],
     )
+    table.csv_header = [
+        "measure",
+        *(f"{t}_{phase}_mean" for t in TREATMENTS for phase in ("pre", "post")),
+        "difference",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n",
+    ]
+    notes = []
     for key, label in MEASURES:
         result = _get(data, "ancova", key, default={}) or {}
+        table.csv_rows.append(
+            [
+                label,
+                *(_get(groups, t, phase, key) for t in TREATMENTS for phase in ("msts_pre", "msts_post")),
+                *(result.get(name) for name in ("difference", "ci_low", "ci_high", "p_value", "n")),
+            ]
+        )
         ci = f"{fmt(result.get('ci_low'))} to {fmt(result.get('ci_high'))}" if result.get("ci_low") is not None else "—"
         table.rows.append(
             [
@@ -131,8 +203,8 @@ def msts_table(document: dict, stratum: str) -> Table:
                 fmt(result.get("n")),
             ]
         )
-        if result.get("note"):
-            table.notes.append(f"{label}: {result['note']}")
+        notes.append((label, result.get("note")))
+    table.notes += _notes(notes)
     return table
 
 
@@ -171,10 +243,38 @@ def outcomes_table(document: dict, stratum: str) -> Table:
     )
     add("Follow-up, days: mean / median (range)", lambda g: _describe(g.get("followup_days")))
     add("Complications", lambda g: fmt(sum((g.get("complications") or {}).values())))
+    table.notes += _notes(
+        [(f"{TREATMENT_LABELS[t]} improvement", _get(groups, t, "improvement_pct", "note")) for t in TREATMENTS]
+    )
+    spans = ("mean", "median", "min", "max")
+    table.csv_header = [
+        "treatment",
+        "n",
+        "improvement_pct_mean",
+        "improvement_pct_sd",
+        *(f"narcotics_{change}" for change in NARCOTICS),
+        "secondary_procedure_patients",
+        "secondary_procedure_rate",
+        *(f"days_to_secondary_{stat}" for stat in spans),
+        *(f"followup_days_{stat}" for stat in spans),
+        "complications",
+    ]
     for t in TREATMENTS:
-        note = _get(groups, t, "improvement_pct", "note")
-        if note:
-            table.notes.append(f"{TREATMENT_LABELS[t]} improvement: {note}")
+        g = groups.get(t) or {}
+        table.csv_rows.append(
+            [
+                TREATMENT_LABELS[t],
+                g.get("n"),
+                _get(g, "improvement_pct", "mean"),
+                _get(g, "improvement_pct", "sd"),
+                *(_get(g, "narcotic_change", change) for change in NARCOTICS),
+                _get(g, "secondary_procedures", "patients"),
+                _get(g, "secondary_procedures", "rate"),
+                *(_get(g, "time_to_secondary_days", stat) for stat in spans),
+                *(_get(g, "followup_days", stat) for stat in spans),
+                sum((g.get("complications") or {}).values()) if g else None,
+            ]
+        )
     return table
 
 
@@ -199,16 +299,21 @@ def complications_table(document: dict) -> Table:
             ).items():
                 kinds.setdefault(kind, dict.fromkeys(TREATMENTS, 0))[t] += count
     table = Table("complications", "Complications by kind", ["Kind", *(TREATMENT_LABELS[t] for t in TREATMENTS)])
+    table.csv_header = ["kind", *TREATMENTS]
     for kind, per in sorted(kinds.items()):
         table.rows.append([kind.replace("_", " "), *(fmt(per[t]) for t in TREATMENTS)])
+        table.csv_rows.append([kind, *(per[t] for t in TREATMENTS)])
     return table
 
 
 def dashboard_tables(document: dict) -> dict[str, Table]:
+    from analysis.dashboard_followup import followup_tables  # it builds on this module's helpers
+
     tables = [demographics_table(document)]
     for stratum in STRATA:
         tables += [msts_table(document, stratum), outcomes_table(document, stratum)]
     tables.append(complications_table(document))
+    tables += followup_tables(document)
     return {table.name: table for table in tables}
 
 
@@ -251,6 +356,8 @@ def stratum_charts(document: dict, stratum: str) -> dict:
 
 def dashboard_view_model(document: dict) -> dict:
     """Everything the dashboard template needs from one stats document."""
+    from analysis.dashboard_followup import followup_view_model
+
     tables = dashboard_tables(document)
     return {
         "headline": headline(document),
@@ -266,6 +373,7 @@ def dashboard_view_model(document: dict) -> dict:
             for stratum in STRATA
         ],
         "complications": tables["complications"],
+        "followup": followup_view_model(document, tables),
         "enrolment_chart": charts.enrolment_chart(
             document.get("enrolment") or [], TREATMENTS, title="Enrolment over time"
         ),

@@ -102,8 +102,13 @@ def _snapshot_or_404(site):
 
 
 def _filename(site, name: str, snapshot) -> str:
-    scope = site.code if site else "registry"
-    return f"sacral-registry-{scope}-{name}-{snapshot.computed_at:%Y%m%d-%H%M}"
+    """sacral-registry-<scope>-<table>-<time>, each word once ("sacral-registry-demographics-...", not
+    "sacral-registry-registry-demographics-...")."""
+    words = ["sacral", "registry", *(site.code.split("-") if site else []), *name.split("-")]
+    unique: dict[str, str] = {}
+    for word in words:
+        unique.setdefault(word.lower(), word)  # the first of each, in any case
+    return "-".join([*unique.values(), f"{snapshot.computed_at:%Y%m%d-%H%M}"])
 
 
 @login_required
@@ -116,11 +121,13 @@ def dashboard_table_csv(request, name: str):
         raise Http404("No such table.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(site, name, snapshot)}.csv"'
+    # UTF-8 with a byte-order mark, which tells Excel the encoding ("±", "é" stay as they are).
+    response.write("\ufeff")
     writer = SafeWriter(response)  # no cell a spreadsheet could run as a formula
-    writer.writerow(table.header)
-    writer.writerows(table.rows)
-    for note in table.notes:
-        writer.writerow([f"Note: {note}"])
+    # The numbers, each in a column of its own and unrounded; a missing one is an empty cell. The
+    # notes stay on the page and in the JSON document: a table a program reads has no footer.
+    writer.writerow(table.csv_header)
+    writer.writerows(table.csv_rows)
     return response
 
 

@@ -85,7 +85,21 @@ def test_the_msts_table_shows_means_and_the_ancova():
     assert table.rows[0] == ["Total (0-30)", "7.3", "22.6", "—", "—", "6.1", "2.1 to 10.2", "0.005", "21"]
     assert table.rows[1][0] == "Pain"
     assert table.rows[1][5:] == ["—", "—", "—", "2"]
-    assert table.notes == ["Pain: not enough data: a group is empty"]
+    assert table.notes == ["Pain: Not enough data: a group is empty"]
+    # The download: the same numbers, unrounded, each in its own column; a missing one is None.
+    assert table.csv_header == [
+        "measure",
+        "psfs_pre_mean",
+        "psfs_post_mean",
+        "sacroplasty_pre_mean",
+        "sacroplasty_post_mean",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n",
+    ]
+    assert table.csv_rows[0] == ["Total (0-30)", 7.25, 22.6, None, None, 6.123, 2.05, 10.2, 0.0049, 21]
 
 
 def test_demographics_and_outcomes_tables():
@@ -97,13 +111,18 @@ def test_demographics_and_outcomes_tables():
         ["Male / female", "1 / 1", "— / —"],
     ]
     assert tables["demographics"].rows[-1] == ["Ablation: any (RFA / cryo / MWA)", "1 (1 / 0 / 0)", "— (— / — / —)"]
-    assert tables["demographics"].notes == ["Sacroplasty: age_mean: not enough data: no patient in this group"]
+    assert tables["demographics"].notes == ["Sacroplasty: Not enough data: no patient in this group"]
+    assert tables["demographics"].csv_rows[0] == ["PSFS", 2, 63.04, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]
+    assert tables["demographics"].csv_rows[1] == ["Sacroplasty", 0, None, *[None] * 11]
     outcomes = {row[0]: row[1:] for row in tables["outcomes-pathological"].rows}
     assert outcomes["Improvement, % (mean ± SD)"] == ["51.0 ± 19.0", "— ± —"]
     assert outcomes["Narcotics decreased"] == ["1", "—"]
     assert outcomes["Secondary procedure: patients (rate)"] == ["1 (50%)", "0 (—%)"]
     assert outcomes["Follow-up, days: mean / median (range)"] == ["120 / 120 (30-210)", "—"]
     assert tables["complications"].rows == [["infection", "0", "0"], ["screw backout", "1", "0"]]
+    outcomes_csv = dict(zip(tables["outcomes-pathological"].csv_header, tables["outcomes-pathological"].csv_rows[0]))
+    assert (outcomes_csv["improvement_pct_mean"], outcomes_csv["improvement_pct_sd"]) == (51.0, 19.0)
+    assert (outcomes_csv["followup_days_min"], outcomes_csv["secondary_procedure_rate"]) == (30.0, 0.5)
 
 
 def test_headline_counts():
@@ -143,7 +162,8 @@ def test_chart_text_is_escaped():
     svg = charts.enrolment_chart([{"month": "<b>", "psfs": 1}], ["psfs"], title="A & B")
 
     assert "<title>A &amp; B</title>" in svg
-    assert "&lt;b&gt;" in svg
+    assert "<b>" not in svg  # not a month: left out
+    assert "&lt;b&gt;" in charts.trajectory_chart({"psfs": [[1, 20.0, 3]]}, title="<b>")
 
 
 def test_mean_ci():

@@ -163,11 +163,35 @@ def test_a_table_downloads_as_the_page_shows_it(client, personas, snapshot):
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"].startswith('attachment; filename="sacral-registry-registry-demographics-')
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
-    assert rows[0] == ["", "PSFS", "Sacroplasty"]
-    assert rows[1] == ["Patients (n)", "3", "3"]
+    # Each word of the name once: not "sacral-registry-registry-demographics".
+    name = response["Content-Disposition"].removeprefix('attachment; filename="').removesuffix('.csv"')
+    words = [word for word in name.split("-") if not word.isdigit()]
+    assert words == ["sacral", "registry", "demographics"]
+    assert response.content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["treatment", "n", "age_mean", "male"]
+    assert rows[1][:2] == ["PSFS", "3"]
+    assert rows[2][:2] == ["Sacroplasty", "3"]
+    assert float(rows[1][2]) == Snapshot.objects.get(site=None).document["demographics"]["psfs"]["age_mean"]
     assert client.get("/dashboard/tables/nothing.csv").status_code == 404
+
+
+def test_csv_downloads_hold_numbers_in_columns_of_their_own(client, personas, snapshot):
+    client.force_login(personas["alice"])
+
+    response = client.get("/dashboard/tables/msts-pathological.csv?site=SITEA")
+
+    name = response["Content-Disposition"].removeprefix('attachment; filename="').removesuffix('.csv"')
+    assert name.startswith("sacral-registry-SITEA-msts-pathological-")
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
+    header, total = rows[0], dict(zip(rows[0], rows[1], strict=True))
+    assert header[-5:] == ["difference", "ci_low", "ci_high", "p_value", "n"]
+    document = Snapshot.objects.get(site__code="SITEA").document
+    pre = document["strata"]["pathological"]["groups"]["psfs"]["msts_pre"]["total"]
+    assert float(total["psfs_pre_mean"]) == pre
+    ancova = document["strata"]["pathological"]["ancova"]["total"]
+    assert total["difference"] == ("" if ancova.get("difference") is None else str(ancova["difference"]))
+    assert not any("±" in cell or " to " in cell or cell == "—" for row in rows for cell in row)
 
 
 def test_the_whole_document_downloads_as_json(client, personas, snapshot):
