@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from interop.api import FhirCodeSystemApi, FhirPatientEverythingApi, FhirQuestionnaireMstsApi
 from interop.export_api import STATISTICS_FILE_VIEWS, CodebookCsvView
+from interop.workbook_api import RegistryWorkbookView
 
 urlpatterns = [
     # Any id segment reaches the view, which answers 404 for one that is not a number: FHIR paths end
@@ -16,6 +17,7 @@ urlpatterns = [
     path("fhir/CodeSystem/sacral-registry", FhirCodeSystemApi.as_view(), name="fhir-code-system"),
     path("fhir/Questionnaire/msts", FhirQuestionnaireMstsApi.as_view(), name="fhir-questionnaire-msts"),
     path("exports/codebook.csv", CodebookCsvView.as_view(), name="export-codebook-csv"),
+    path("exports/registry.xlsx", RegistryWorkbookView.as_view(), name="export-registry-xlsx"),
     *[
         path(
             f"exports/encounters{'-deidentified' if deidentified else ''}.{file_format}",
