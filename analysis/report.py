@@ -15,6 +15,7 @@ import datetime
 import platform
 from importlib import metadata
 
+from analysis import charts
 from analysis.dashboard import Table, dashboard_view_model, fmt, fmt_p
 from outcomes.schedule import SCHEDULE
 from registry.vocabulary import PSFS, SACROPLASTY, STRATA, STRATUM_LABELS, TREATMENTS
@@ -315,6 +316,30 @@ def completeness_table(completeness) -> Table | None:
     return table if table.rows else None
 
 
+def _chart(name: str, *args, **kwargs):
+    """A picture drawn by ``analysis.charts.<name>`` where that function exists; None otherwise (its
+    table then stands alone)."""
+    draw = getattr(charts, name, None)
+    return draw(*args, **kwargs) if callable(draw) else None
+
+
+def later_figures(document: dict) -> list:
+    """The charts of the second release's keys: survival, incidence, and each stratum's trajectory."""
+    survival, incidence = document.get("survival"), document.get("secondary_procedure_incidence")
+    trajectory = document.get("trajectory") if isinstance(document.get("trajectory"), dict) else {}
+    figures = [
+        isinstance(survival, dict) and _chart("survival_chart", survival, title="Overall survival"),
+        isinstance(incidence, dict)
+        and _chart("incidence_chart", incidence, title="Cumulative incidence of a first secondary procedure"),
+        *(
+            _chart("trajectory_chart", trajectory[s]["visits"], title=f"{STRATUM_LABELS[s]}: mean MSTS total by visit")
+            for s in STRATA
+            if isinstance(trajectory.get(s), dict) and trajectory[s].get("visits")
+        ),
+    ]
+    return [figure for figure in figures if figure]
+
+
 def report_view_model(document: dict, *, show_months: bool) -> dict:
     """Everything the report template needs from one stats document, in the report's order."""
     model = dashboard_view_model(document)
@@ -354,7 +379,9 @@ def report_view_model(document: dict, *, show_months: bool) -> dict:
         if isinstance(document.get(key), dict)
     ]
     if later:
-        sections.append({"id": "beyond-the-study", "title": "Beyond the study", "tables": later})
+        sections.append(
+            {"id": "beyond-the-study", "title": "Beyond the study", "tables": later, "figures": later_figures(document)}
+        )
     flow = completeness_table(document.get("completeness"))
     if flow is not None:
         sections.append({"id": "follow-up-flow", "title": "Follow-up flow", "tables": [flow]})

@@ -5,9 +5,10 @@ import re
 
 import pytest
 
+from analysis import charts
 from analysis.dashboard import Table
 from analysis.models import Snapshot
-from analysis.report import index_span, paper_tables, report_view_model
+from analysis.report import index_span, later_figures, paper_tables, report_view_model
 from analysis.services import stats_refresh
 from demo.loader import demo_cohort_load
 from outcomes import services as outcome_services
@@ -303,3 +304,27 @@ def test_the_dashboards_msts_table_in_the_studys_layout_and_its_ancova_beside_it
     assert ancova.rows == [["Total", "5.3", "1.8 to 8.9", "0.005", "21"]]
     assert ancova.notes == ["Pain: a note"]
     assert paper_tables(Table("x", "X", ["Measure", "Pre", "Post"])) == [Table("x", "X", ["Measure", "Pre", "Post"])]
+
+
+def test_the_later_keys_are_drawn_by_the_charts_that_exist(monkeypatch):
+    document = {
+        "survival": {"psfs": {"n": 1}},
+        "secondary_procedure_incidence": {"psfs": {"n": 1}},
+        "trajectory": {"pathological": {"visits": {"psfs": [[1, 20.0, 3]]}}, "impending": {"difference": None}},
+    }
+    drawn = []
+
+    def draw(kind):
+        return lambda data, *, title: drawn.append((kind, data, title)) or f"<svg>{kind}</svg>"
+
+    for name in ("survival_chart", "incidence_chart", "trajectory_chart"):
+        monkeypatch.setattr(charts, name, draw(name), raising=False)
+    figures = later_figures(document)
+
+    assert figures == ["<svg>survival_chart</svg>", "<svg>incidence_chart</svg>", "<svg>trajectory_chart</svg>"]
+    title = "Pathological fractures: mean MSTS total by visit"
+    assert drawn[2] == ("trajectory_chart", {"psfs": [[1, 20.0, 3]]}, title)
+
+    monkeypatch.delattr(charts, "survival_chart")  # not drawn yet: the table stands alone
+    monkeypatch.delattr(charts, "trajectory_chart")
+    assert later_figures(document) == ["<svg>incidence_chart</svg>"]

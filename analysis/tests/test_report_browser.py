@@ -52,7 +52,7 @@ def test_an_investigator_prints_the_demo_report_to_pdf(page, live_server, person
         "18.1",
     ]
     headings = [h.strip() for h in page.locator("#report h2").all_inner_texts()]
-    assert headings == list(SECTIONS)
+    assert [h for h in headings if h in SECTIONS] == list(SECTIONS)
     assert "Kaplan-Meier" in text and "Aalen-Johansen" in text
     assert "over a span of" in text  # an investigator is told how long, not when
     assert "DEMO-0" not in page.content()  # no MRN anywhere
