@@ -107,17 +107,18 @@ def line_chart(
     """Lines with a marker at each point: ``series`` is [{"label", "points": [(x, y)], "colour", "dash"}].
 
     Each marker carries ``data-x`` and ``data-y`` (the data values), so a page or a test can read
-    the numbers back; the x range runs from 0 (or the least x) to the greatest x.
+    the numbers back; the x axis runs from 0 (or the least x) to the greatest x, with a little room.
     """
     drawn = [s for s in series if s.get("points")]
     if not drawn:
         return svg(title, empty, [text(WIDTH / 2, HEIGHT / 2, empty, size=13)])
     xs = [x for s in drawn for x, _ in s["points"]]
     x0, x1 = min(0, min(xs)), max(xs) or 1
-    frame = Frame((x0, x1), y_range)
-    step = nice_ticks(x1 - x0)
-    step = step[1] - step[0] if len(step) > 1 else 1
-    ticks = [(v, f"{v:g}") for v in range(int(x0), int(x1) + 1, step)]
+    pad = (x1 - x0) * 0.04  # a marker at either end stays whole
+    frame = Frame((x0 - pad, x1 + pad), y_range)
+    steps = nice_ticks(x1 - x0)
+    step = steps[1] - steps[0] if len(steps) > 1 else 1
+    ticks = [(v, f"{v:g}") for v in range(-(-int(x0) // step) * step, int(x1) + 1, step)]
     body = [*y_axis(frame, y_ticks, y_label), *x_axis(frame, ticks, x_label)]
     for i, s in enumerate(drawn):
         colour, dash = s.get("colour", "#1b5e9f"), s.get("dash", "")

@@ -12,16 +12,19 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from core.svg import line_chart
 from core.web import call_service, render_form
 from outcomes import schedule, selectors, services
 from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm
 from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.msts import MSTS_MAX
 from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
 from registry.access_log import phi_access_record
 from registry.choices import Role
 from registry.models import Patient, PhiAccess, Procedure, Screw
 from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
 from registry.selectors import patients_visible_to, procedures_visible_to, resolve_site, sites_visible_to
+from registry.vocabulary import TREATMENT_SHORT_LABELS
 
 
 def _timeline_url(procedure) -> str:
@@ -217,6 +220,39 @@ def _timeline_items(entry: selectors.TimelineProcedure, today, *, alive: bool) -
     return {"procedure": procedure, "screws": entry.screws, "items": items, "next_visit": next_visit}
 
 
+# One colour and dash per procedure on the MSTS chart (a patient has one or two, rarely more).
+_PROCEDURE_STYLES = [("#1b5e9f", ""), ("#c2571a", "6 4"), ("#2e7d32", "2 3"), ("#6a1b9a", "8 3 2 3")]
+
+
+def _msts_chart(entries: list[selectors.TimelineProcedure]):
+    """The MSTS total of each scored encounter over days since the index (first) procedure, one line
+    a procedure; None without a scored total. Days, not dates: the same picture for every role."""
+    if not entries:
+        return None
+    index = entries[0].procedure.date
+    series = []
+    for i, entry in enumerate(entries):
+        points = sorted(((e.date - index).days, e.msts_total) for e in entry.encounters if e.msts_total is not None)
+        if not points:
+            continue
+        offset = (entry.procedure.date - index).days
+        colour, dash = _PROCEDURE_STYLES[i % len(_PROCEDURE_STYLES)]
+        name = TREATMENT_SHORT_LABELS.get(entry.procedure.treatment, entry.procedure.treatment)
+        label = name + (" (index)" if i == 0 else f" (day {offset:+d})")
+        series.append({"label": label, "points": points, "colour": colour, "dash": dash})
+    if not series:
+        return None
+    return line_chart(
+        series,
+        title="MSTS total over time",
+        description="The MSTS total of each scored visit, by days since the index procedure; one line a procedure.",
+        x_label="Days since the index procedure",
+        y_label=f"MSTS total (0-{MSTS_MAX})",
+        y_range=(0, MSTS_MAX),
+        y_ticks=range(0, MSTS_MAX + 1, 5),
+    )
+
+
 @staff_view
 def patient_detail(request, pk: int):
     patient = get_object_or_404(patients_visible_to(request.user).select_related("site"), pk=pk)
@@ -236,6 +272,7 @@ def patient_detail(request, pk: int):
             "phi": phi,
             "can_write": site_rights(request.user, patient.site).write,
             "index_date": entries[0].procedure.date if entries else None,
+            "msts_chart": _msts_chart(entries),
         },
     )
 
