@@ -2,9 +2,9 @@
 
 Its numbers are the dashboard's: the tables come from ``analysis.dashboard`` and are only
 rearranged into the study's layout here, the figures from ``analysis.charts`` through the
-dashboard's view model. What the report adds is words: a methods paragraph written from the
-document, and tables of the second release's keys (survival, incidence, trajectory, responders)
-when the document holds them.
+dashboard's view model, the second release's keys (survival, incidence, trajectory, responders)
+included. What the report adds is words: a methods paragraph written from the document, and a
+sentence of each stratum's main result.
 
 The calendar span of the index procedures is a date, PHI for investigators: the report names the
 first and last month only for a user with PHI rights at every site in scope (``show_months``),
@@ -15,16 +15,12 @@ import datetime
 import platform
 from importlib import metadata
 
-from analysis import charts
 from analysis.dashboard import Table, dashboard_view_model, fmt, fmt_p
 from outcomes.schedule import SCHEDULE
 from registry.vocabulary import PSFS, SACROPLASTY, STRATA, STRATUM_LABELS, TREATMENTS
 from registry.vocabulary import TREATMENT_SHORT_LABELS as TREATMENT_LABELS
 
 PACKAGES = ("Django", "numpy", "scipy", "statsmodels", "pandas")
-AT_DAYS = ("90", "180", "365")
-# The document's notes name its keys; the report says what they stand for.
-NOTE_WORDS = {"ci_at_days ": "95% CI at day ", "median_days: ": "median: ", "at_days ": "day "}
 
 
 def software_versions() -> list[tuple[str, str]]:
@@ -189,116 +185,6 @@ def key_finding(stratum_label: str, paper: Table) -> str | None:
     )
 
 
-def _readable(note: str) -> str:
-    for key, words in NOTE_WORDS.items():
-        note = note.replace(key, words)
-    return note
-
-
-def _pct(value) -> str:
-    return "—" if value is None else f"{fmt(value * 100)}%"
-
-
-def _ci(interval) -> str:
-    return "—" if not interval else f"{fmt(interval[0] * 100)} to {fmt(interval[1] * 100)}%"
-
-
-def survival_table(survival: dict) -> Table:
-    table = Table(
-        "survival",
-        "Overall survival from the index procedure (Kaplan-Meier, 95% CI)",
-        ["", "n", "Deaths", "Median, days", *(f"At {day} days" for day in AT_DAYS)],
-    )
-    for t in TREATMENTS:
-        group = survival.get(t) or {}
-        median = group.get("median_days")
-        table.rows.append(
-            [
-                TREATMENT_LABELS[t],
-                fmt(group.get("n")),
-                fmt(group.get("events")),
-                "not reached" if median is None and group.get("n") else fmt(median, 0),
-                *(
-                    f"{_pct(_get(group, 'at_days', day))} ({_ci(_get(group, 'ci_at_days', day))})"
-                    if _get(group, "ci_at_days", day)
-                    else _pct(_get(group, "at_days", day))
-                    for day in AT_DAYS
-                ),
-            ]
-        )
-        if group.get("note"):
-            table.notes.append(f"{TREATMENT_LABELS[t]}: {_readable(group['note'])}")
-    return table
-
-
-def incidence_table(incidence: dict) -> Table:
-    table = Table(
-        "secondary-procedure-incidence",
-        "Cumulative incidence of a first secondary procedure, death competing (Aalen-Johansen)",
-        ["", "n", "Secondary procedures", "Deaths first", *(f"At {day} days" for day in AT_DAYS)],
-    )
-    for t in TREATMENTS:
-        group = incidence.get(t) or {}
-        table.rows.append(
-            [
-                TREATMENT_LABELS[t],
-                fmt(group.get("n")),
-                fmt(group.get("events")),
-                fmt(group.get("competing")),
-                *(_pct(_get(group, "at_days", day)) for day in AT_DAYS),
-            ]
-        )
-        if group.get("note"):
-            table.notes.append(f"{TREATMENT_LABELS[t]}: {_readable(group['note'])}")
-    return table
-
-
-def trajectory_table(trajectory: dict) -> Table:
-    table = Table(
-        "trajectory",
-        f"MSTS trajectory: adjusted difference {TREATMENT_LABELS[PSFS]} - {TREATMENT_LABELS[SACROPLASTY].lower()} "
-        "(linear mixed model)",
-        ["", "Difference", "95% CI", "p", "Patients", "Visits"],
-    )
-    for s in STRATA:
-        model = trajectory.get(s) or {}
-        ci = "—" if model.get("ci_low") is None else f"{fmt(model.get('ci_low'))} to {fmt(model.get('ci_high'))}"
-        table.rows.append(
-            [
-                STRATUM_LABELS[s],
-                fmt(model.get("difference")),
-                ci,
-                fmt_p(model.get("p_value")),
-                fmt(model.get("n_patients")),
-                fmt(model.get("n_visits")),
-            ]
-        )
-        if model.get("note"):
-            table.notes.append(f"{STRATUM_LABELS[s]}: {model['note']}")
-    return table
-
-
-def responders_table(responders: dict) -> Table:
-    table = Table(
-        "responders",
-        "Responders: improvement of at least the MCID (Fisher's exact test)",
-        ["", "MCID", *(f"{TREATMENT_LABELS[t]}: responders / n (rate)" for t in TREATMENTS), "p"],
-    )
-    for s in STRATA:
-        data = responders.get(s) or {}
-
-        def cell(t, data=data):
-            group = data.get(t) or {}
-            return f"{fmt(group.get('responders'))} / {fmt(group.get('n'))} ({_pct(group.get('rate'))})"
-
-        table.rows.append(
-            [STRATUM_LABELS[s], fmt(data.get("mcid")), *(cell(t) for t in TREATMENTS), fmt_p(data.get("p_value"))]
-        )
-        if data.get("note"):
-            table.notes.append(f"{STRATUM_LABELS[s]}: {data['note']}")
-    return table
-
-
 def completeness_table(completeness) -> Table | None:
     """The follow-up flow, shown as the document gives it: each number with its key as label."""
     if not isinstance(completeness, dict):
@@ -314,30 +200,6 @@ def completeness_table(completeness) -> Table | None:
 
     walk("", completeness)
     return table if table.rows else None
-
-
-def _chart(name: str, *args, **kwargs):
-    """A picture drawn by ``analysis.charts.<name>`` where that function exists; None otherwise (its
-    table then stands alone)."""
-    draw = getattr(charts, name, None)
-    return draw(*args, **kwargs) if callable(draw) else None
-
-
-def later_figures(document: dict) -> list:
-    """The charts of the second release's keys: survival, incidence, and each stratum's trajectory."""
-    survival, incidence = document.get("survival"), document.get("secondary_procedure_incidence")
-    trajectory = document.get("trajectory") if isinstance(document.get("trajectory"), dict) else {}
-    figures = [
-        isinstance(survival, dict) and _chart("survival_chart", survival, title="Overall survival"),
-        isinstance(incidence, dict)
-        and _chart("incidence_chart", incidence, title="Cumulative incidence of a first secondary procedure"),
-        *(
-            _chart("trajectory_chart", trajectory[s]["visits"], title=f"{STRATUM_LABELS[s]}: mean MSTS total by visit")
-            for s in STRATA
-            if isinstance(trajectory.get(s), dict) and trajectory[s].get("visits")
-        ),
-    ]
-    return [figure for figure in figures if figure]
 
 
 def report_view_model(document: dict, *, show_months: bool) -> dict:
@@ -368,19 +230,17 @@ def report_view_model(document: dict, *, show_months: bool) -> dict:
                 "figures": [stratum["charts"]["slope"], stratum["charts"]["profile"], stratum["charts"]["km"]],
             }
         )
-    later = [
-        builder(document[key])
-        for key, builder in (
-            ("survival", survival_table),
-            ("secondary_procedure_incidence", incidence_table),
-            ("trajectory", trajectory_table),
-            ("responders", responders_table),
-        )
-        if isinstance(document.get(key), dict)
-    ]
+    followup = model.get("followup") or {}  # the dashboard's survival, incidence, trajectory, responders
+    later = [followup.get(key) for key in ("survival", "incidence", "trajectory", "responders") if followup.get(key)]
+    figures = [followup.get("survival_chart"), followup.get("incidence_chart"), *followup.get("trajectory_charts", [])]
     if later:
         sections.append(
-            {"id": "beyond-the-study", "title": "Beyond the study", "tables": later, "figures": later_figures(document)}
+            {
+                "id": "beyond-the-study",
+                "title": "Beyond the study",
+                "tables": later,
+                "figures": [figure for figure in figures if figure],
+            }
         )
     flow = completeness_table(document.get("completeness"))
     if flow is not None:

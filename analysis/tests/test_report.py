@@ -5,10 +5,9 @@ import re
 
 import pytest
 
-from analysis import charts
-from analysis.dashboard import Table
+from analysis.dashboard import Table, dashboard_tables
 from analysis.models import Snapshot
-from analysis.report import index_span, later_figures, paper_tables, report_view_model
+from analysis.report import index_span, paper_tables, report_view_model
 from analysis.services import stats_refresh
 from demo.loader import demo_cohort_load
 from outcomes import services as outcome_services
@@ -184,15 +183,14 @@ def test_the_demo_cohorts_report_shows_the_papers_figures(client, personas):
     )
     # The study's layout: measure, PSFS pre, PSFS post, p, sacroplasty pre, sacroplasty post.
     assert "Total (0-30) 7.2 22.6 0.005 10.7 18.1" in text
-    assert "PSFS 11 1 216 " in text  # overall survival: n, deaths, median days
+    assert "Deaths 1 4 Median survival, days 216 308" in text  # the dashboard's survival table
     for title in (
         "Methods",
         "Demographics",
         "Pathological fractures",
         "Impending fractures",
         "Beyond the study",
-        "Overall survival from the index procedure (Kaplan-Meier, 95% CI)",
-        "Cumulative incidence of a first secondary procedure, death competing (Aalen-Johansen)",
+        "Overall survival (Kaplan-Meier)",
         "Complications",
         "Source of the numbers",
     ):
@@ -249,10 +247,12 @@ def test_a_document_with_every_later_key_reports_each_and_names_its_test():
         "Improvement, PSFS against sacroplasty (Welch's t-test): p = 0.005."
         in sections["stratum-pathological"]["paragraphs"]
     )
+    tables = dashboard_tables(document)
+    assert sections["beyond-the-study"]["tables"] == [tables["trajectory"], tables["responders"]]
     trajectory, responders = sections["beyond-the-study"]["tables"]
     assert trajectory.rows[0] == ["Pathological fractures", "4.3", "1.0 to 7.5", "0.010", "21", "55"]
-    assert trajectory.notes == ["Impending fractures: not enough data"]
-    assert responders.rows[0] == ["Pathological fractures", "1.9", "8 / 9 (88.9%)", "5 / 12 (41.7%)", "0.020"]
+    assert responders.rows[0] == ["Pathological fractures", "1.9", "8 / 9 (89%)", "5 / 12 (42%)", "0.020"]
+    assert sections["beyond-the-study"]["figures"] == []  # no survival, incidence or visits to draw
     assert sections["follow-up-flow"]["tables"][0].rows == [["week2 · done", "20"], ["week2 · missed", "3"]]
 
 
@@ -304,27 +304,3 @@ def test_the_dashboards_msts_table_in_the_studys_layout_and_its_ancova_beside_it
     assert ancova.rows == [["Total", "5.3", "1.8 to 8.9", "0.005", "21"]]
     assert ancova.notes == ["Pain: a note"]
     assert paper_tables(Table("x", "X", ["Measure", "Pre", "Post"])) == [Table("x", "X", ["Measure", "Pre", "Post"])]
-
-
-def test_the_later_keys_are_drawn_by_the_charts_that_exist(monkeypatch):
-    document = {
-        "survival": {"psfs": {"n": 1}},
-        "secondary_procedure_incidence": {"psfs": {"n": 1}},
-        "trajectory": {"pathological": {"visits": {"psfs": [[1, 20.0, 3]]}}, "impending": {"difference": None}},
-    }
-    drawn = []
-
-    def draw(kind):
-        return lambda data, *, title: drawn.append((kind, data, title)) or f"<svg>{kind}</svg>"
-
-    for name in ("survival_chart", "incidence_chart", "trajectory_chart"):
-        monkeypatch.setattr(charts, name, draw(name), raising=False)
-    figures = later_figures(document)
-
-    assert figures == ["<svg>survival_chart</svg>", "<svg>incidence_chart</svg>", "<svg>trajectory_chart</svg>"]
-    title = "Pathological fractures: mean MSTS total by visit"
-    assert drawn[2] == ("trajectory_chart", {"psfs": [[1, 20.0, 3]]}, title)
-
-    monkeypatch.delattr(charts, "survival_chart")  # not drawn yet: the table stands alone
-    monkeypatch.delattr(charts, "trajectory_chart")
-    assert later_figures(document) == ["<svg>incidence_chart</svg>"]
