@@ -1,7 +1,21 @@
 """Dashboard pictures as SVG, drawn on the server from a stats snapshot.
 
-Pure functions: a snapshot's numbers in, SVG markup out. No script, no outside asset; the
-drawings print in black and white too (sacroplasty is dashed, PSFS solid).
+Pure functions: a snapshot's numbers in, SVG markup out. No script, no outside asset, no style
+attribute (presentation attributes only, which the Content-Security-Policy allows); the drawings
+print in black and white too (sacroplasty is dashed, PSFS solid).
+
+The public functions, each taking a part of a stats document and a ``title`` (the dashboard and
+the report both draw with them; their names and arguments stay stable):
+
+- ``slope_chart(groups)``: pre/post MSTS total per patient and per group mean with its 95% CI;
+- ``domain_profile(groups, domains)``: mean score per MSTS domain, pre-operative (light) and final
+  (solid), with a key to the shading;
+- ``step_curves(curves)``: Kaplan-Meier curves of secondary-procedure-free time (per stratum);
+- ``survival_chart(survival)``: a scope's ``survival`` key, with the 95% band and numbers at risk;
+- ``incidence_chart(incidence)``: a scope's ``secondary_procedure_incidence`` key, numbers at risk;
+- ``trajectory_chart(visits)``: each treatment's mean MSTS total by follow-up month;
+- ``enrolment_chart(months, treatments)``: cumulative enrolment on a true time axis;
+- ``mean_ci(mean, sd, n)``: the 95% interval of a mean.
 """
 
 import math

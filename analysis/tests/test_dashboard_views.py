@@ -1,6 +1,7 @@
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.db import connection
@@ -9,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from analysis.models import Snapshot
 from analysis.services import stats_refresh
 from analysis.tasks import refresh_cohort_stats
+from demo.loader import demo_cohort_load
 from registry.models import Patient, Procedure
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
@@ -266,3 +268,41 @@ def test_the_dashboard_reads_the_same_few_queries_for_10_and_1000_patients(clien
     assert Snapshot.objects.get(site=None).document["n_patients"] == 1000
     assert small == large
     assert large <= 3 * 12  # session, user and role, sites, refresh state, snapshot: per request
+
+
+def test_the_demo_cohort_page_draws_survival_and_incidence_with_the_documents_numbers_at_risk(client, personas):
+    demo_cohort_load()
+    stats_refresh()
+    client.force_login(personas["ivy"])
+
+    page = client.get("/dashboard/").content.decode()
+
+    document = Snapshot.objects.get(site=None).document
+    start = page.index('<section class="followup"')
+    section = page[start : page.index("</section>", start)]
+    survival_svg = section[section.index("<svg ") : section.index("</svg>") + 6]
+    assert 'class="ci-band"' in survival_svg
+    shown = dict(re.findall(r'data-treatment="sacroplasty" data-day="(\d+)"[^>]*>(\d+)</text>', survival_svg))
+    expected = document["survival"]["sacroplasty"]["at_risk"]
+    assert {day: int(n) for day, n in shown.items() if day in ("0", "90", "180", "365")} == {
+        day: expected[day] for day in ("0", "90", "180", "365")
+    }
+    assert "Cumulative incidence of a first secondary procedure" in section
+    assert "MSTS trajectory over every follow-up: adjusted difference" in section
+    assert "Responders: final MSTS total at least the MCID above baseline" in section
+    assert "not computed yet" not in section
+
+
+def test_a_snapshot_from_before_the_follow_up_keys_says_not_computed_yet(client, personas, snapshot):
+    old = Snapshot.objects.get(site=None)
+    for key in ("survival", "secondary_procedure_incidence", "trajectory", "responders"):
+        old.document.pop(key, None)
+    old.fingerprint = "older"
+    old.save()
+    client.force_login(personas["ivy"])
+
+    page = client.get("/dashboard/").content.decode()
+
+    for text in ("Survival", "Incidence of a secondary procedure", "Trajectory", "Responders"):
+        assert f"{text}: not computed yet." in page
+    assert client.get("/dashboard/tables/survival.csv").status_code == 404
