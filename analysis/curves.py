@@ -26,8 +26,16 @@ DIGITS = 4
 Z = NormalDist().inv_cdf(1 - ALPHA / 2)
 
 
-def _r(value) -> float | None:
-    return None if value is None else round(float(value), DIGITS)
+def _column(values, defined=None, *, days: bool = False) -> list:
+    """An array as plain JSON numbers rounded to DIGITS (``days``: ints when all whole), None where not ``defined``."""
+    values = np.asarray(values, dtype=float)
+    if days and np.all(values == np.round(values)):
+        out = values.astype(np.int64).tolist()
+    else:
+        out = np.round(values, DIGITS).tolist()
+    if defined is not None:
+        out = [value if ok else None for value, ok in zip(out, defined.tolist(), strict=True)]
+    return out
 
 
 def risk_days(last: float) -> list[int]:
@@ -58,8 +66,15 @@ def survival_curve(time, died) -> dict:
         spread = Z * np.sqrt(greenwood) / np.log(survival)
         low, high = survival ** np.exp(-spread), survival ** np.exp(spread)
     curve = [
-        [_r(day), _r(s), _r(lo) if ok else None, _r(hi) if ok else None, int(n)]
-        for day, s, lo, hi, ok, n in zip(steps["times"], survival, low, high, defined, steps["at_risk"], strict=True)
+        list(step)
+        for step in zip(
+            _column(steps["times"], days=True),
+            np.round(survival, DIGITS).tolist(),
+            _column(low, defined),
+            _column(high, defined),
+            steps["at_risk"].astype(np.int64).tolist(),
+            strict=True,
+        )
     ]
     return {"curve": curve, "at_risk": at_risk_counts(time)}
 
@@ -71,11 +86,16 @@ def incidence_curve(time, status) -> dict:
     keep = ~np.isnan(time)
     ordered = np.sort(time[keep])
     at_risk = ordered.size - np.searchsorted(ordered, steps["times"], side="left")
-    event_days = set(np.unique(time[keep & (status == EVENT)]).tolist())
+    # A competing death alone does not move the incidence: only the event days are steps.
+    moved = np.isin(steps["times"], time[keep & (status == EVENT)])
     curve = [
-        [_r(day), _r(incidence), int(n)]
-        for day, incidence, n in zip(steps["times"], steps["incidence"], at_risk, strict=True)
-        if float(day) in event_days  # a competing death alone does not move the incidence
+        list(step)
+        for step in zip(
+            _column(steps["times"][moved], days=True),
+            np.round(steps["incidence"][moved], DIGITS).tolist(),
+            at_risk[moved].astype(np.int64).tolist(),
+            strict=True,
+        )
     ]
     return {"curve": curve, "at_risk": at_risk_counts(time)}
 
