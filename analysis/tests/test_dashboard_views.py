@@ -12,7 +12,7 @@ from analysis.services import stats_refresh
 from analysis.tasks import refresh_cohort_stats
 from demo.loader import demo_cohort_load
 from registry.models import Patient, Procedure
-from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
+from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -306,3 +306,19 @@ def test_a_snapshot_from_before_the_follow_up_keys_says_not_computed_yet(client,
     for text in ("Survival", "Incidence of a secondary procedure", "Trajectory", "Responders"):
         assert f"{text}: not computed yet." in page
     assert client.get("/dashboard/tables/survival.csv").status_code == 404
+
+
+def test_an_empty_scope_reads_as_text_not_field_names(client, personas, snapshot):
+    empty = SiteFactory(code="SITEE", name="Empty hospital")
+    stats_refresh()
+    client.force_login(personas["root"])
+
+    page = client.get("/dashboard/?site=SITEE").content.decode()
+
+    assert "Cohort dashboard" in page and "SITEE" in page
+    assert Snapshot.objects.get(site=empty).document["n_patients"] == 0
+    both = "needs patients of both treatments (PSFS: no patients, Sacroplasty: no patients)"
+    assert f"All: Not enough data: {both}" in page
+    assert "All: Not enough data: no patient in this group" in page
+    for internal in ("age_mean:", "psfs 0", "sacroplasty 0", "ci_at_days"):
+        assert internal not in page
