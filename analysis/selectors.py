@@ -23,6 +23,7 @@ from registry.models import Patient, Procedure
 # Document key of each measure -> Encounter column.
 MEASURE_COLUMNS = {TOTAL_KEY: "msts_total", **{domain.key: domain.field for domain in DOMAINS}}
 CODE_COLUMNS = ("treatment", "fracture_status", "sex", "primary_cancer", "ablation", "narcotic_change")
+VISIT_COLUMNS = ("visit_days", "visit_totals")
 COMPLICATION_KINDS = tuple(ComplicationKind.values)
 REFRESH_RUNNING_AT_MOST_SECONDS = 600
 ROW_HASH = "row_hash"
@@ -41,7 +42,9 @@ def _cohort_query() -> sql.Composed:
     index procedure's last follow-up by (date, id). Only the age in whole years and days from
     the index procedure leave the database, never the birth or death date. The last day known
     alive is the latest of the index procedure, its final follow-up, its secondary procedures
-    and its complications.
+    and its complications. ``visit_days`` and ``visit_totals`` list every follow-up of the
+    index procedure with a complete MSTS total, in (date, id) order, as space-separated days
+    from the index procedure and totals (for the trajectory's mixed model): numbers only.
     """
     pre = [
         sql.SQL("b.{} AS {}").format(sql.Identifier(col), sql.Identifier(f"pre_{m}"))
@@ -68,6 +71,17 @@ def _cohort_query() -> sql.Composed:
             SELECT DISTINCT ON (procedure_id) procedure_id, date, narcotic_change, {measure_columns}
             FROM {encounter} WHERE kind = {followup}
             ORDER BY procedure_id, date DESC, id DESC
+        ), vis AS (
+            -- Aggregated from rows sorted once, in (date, id) order: an ORDER BY inside each aggregate
+            -- would sort every procedure's visits again (twice the time at 100,000 patients).
+            SELECT procedure_id, string_agg(days::text, ' ') AS visit_days, string_agg(total::text, ' ') AS visit_totals
+            FROM (
+                SELECT e.procedure_id, e.date - i.date AS days, e.msts_total AS total
+                FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
+                WHERE e.kind = {followup} AND e.msts_total IS NOT NULL
+                ORDER BY e.procedure_id, e.date, e.id
+            ) AS visit
+            GROUP BY procedure_id
         ), sec AS (
             SELECT procedure_id, count(*) AS n, min(date) AS first, max(date) AS last_date
             FROM {secondary} GROUP BY procedure_id
@@ -86,11 +100,13 @@ def _cohort_query() -> sql.Composed:
                COALESCE(sec.n, 0) AS secondary_count, sec.first - idx.date AS secondary_first_days,
                p.death_date - idx.date AS death_days,
                GREATEST(idx.date, f.date, sec.last_date, c.last_date) - idx.date AS last_alive_days,
-               {complication_columns}
+               {complication_columns},
+               vis.visit_days, vis.visit_totals
         FROM {patient} p
         LEFT JOIN idx ON idx.patient_id = p.id
         LEFT JOIN {encounter} b ON b.procedure_id = idx.id AND b.kind = {baseline}
         LEFT JOIN fin f ON f.procedure_id = idx.id
+        LEFT JOIN vis ON vis.procedure_id = idx.id
         LEFT JOIN sec ON sec.procedure_id = idx.id
         LEFT JOIN c ON c.procedure_id = idx.id
         ORDER BY p.id
@@ -128,7 +144,12 @@ def cohort_csv() -> bytes:
 
 def cohort_from_csv(data: bytes) -> Cohort:
     """Parses cohort_csv() into a Cohort: codes as str arrays ('' if missing), numbers as floats (NaN)."""
-    frame = pd.read_csv(io.BytesIO(data), dtype=dict.fromkeys(CODE_COLUMNS, str), keep_default_na=False, na_values=[""])
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS, str),
+        keep_default_na=False,
+        na_values=[""],
+    )
     columns = {}
     for name in CODE_COLUMNS:
         columns[name] = frame[name].fillna("").to_numpy(dtype=str)
@@ -143,7 +164,10 @@ def cohort_from_csv(data: bytes) -> Cohort:
     columns["complications"] = (
         frame[complication_names].to_numpy(dtype=np.int64).reshape(len(frame), len(COMPLICATION_KINDS))
     )
-    # One 64-bit hash of each row's values, so that fingerprints of any subset are cheap.
+    for name in VISIT_COLUMNS:
+        # Kept as text: analysis.cohort_extras parses only the few scopes it fits a mixed model for.
+        columns[name] = frame[name].fillna("").to_numpy(dtype=object)
+    # One 64-bit hash of each row's values (the visits' text included), so that fingerprints of any subset are cheap.
     columns[ROW_HASH] = pd.util.hash_pandas_object(frame, index=False).to_numpy()
     return Cohort(columns, COMPLICATION_KINDS)
 

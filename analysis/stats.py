@@ -401,7 +401,10 @@ def survival_keys(cohort: Cohort) -> dict:
 def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:
     """The whole stats document for ``cohort``; patients without a procedure count only in n_patients."""
     treated = cohort.subset(np.isin(cohort["treatment"], TREATMENTS) & np.isin(cohort["fracture_status"], STRATA))
-    return {
+    # Imported here: scipy.stats and the mixed model load slowly, and web processes only read snapshots.
+    from analysis.cohort_extras import cohort_extras_add
+
+    document = {
         "computed_at": computed_at,
         "n_patients": len(cohort),
         "n_patients_analysed": len(treated),
@@ -414,3 +417,4 @@ def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:
         "enrolment": enrolment_by_month(treated),
         **survival_keys(treated),
     }
+    return cohort_extras_add(document, treated)

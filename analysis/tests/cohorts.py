@@ -27,8 +27,16 @@ def row(
     complications=None,
     death_days=None,
     last_alive_days=None,
+    visits=None,
 ) -> dict:
-    """One patient. ``pre``/``post``: six domain scores (None for unscored) or None (no encounter)."""
+    """One patient. ``pre``/``post``: six domain scores (None for unscored) or None (no encounter).
+
+    ``visits``: (days, total) of every follow-up with a complete total; by default the final
+    follow-up alone, when its total is complete.
+    """
+    if visits is None:
+        complete = post is not None and None not in post and followup_days is not None
+        visits = [(followup_days, sum(post))] if complete else []
     return {
         "treatment": treatment,
         "fracture_status": fracture_status,
@@ -51,6 +59,7 @@ def row(
         "last_alive_days": last_alive_days
         if last_alive_days is not None
         else max(day for day in (0, followup_days, secondary_first_days) if day is not None),
+        "visits": list(visits),
     }
 
 
@@ -98,4 +107,9 @@ def cohort(rows: list[dict]) -> Cohort:
         scored = [_scores(r[when]) for r in rows]
         for measure in MEASURES:
             columns[f"{when}_{measure}"] = np.array([s[measure] for s in scored], dtype=float)
+    # As the selector: space-separated days and totals ('' for none).
+    for position, name in enumerate(("visit_days", "visit_totals")):
+        columns[name] = np.array(
+            [" ".join(f"{visit[position]:g}" for visit in r["visits"]) for r in rows], dtype=object
+        ).reshape(len(rows))
     return Cohort(columns, KINDS)

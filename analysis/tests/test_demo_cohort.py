@@ -1,10 +1,16 @@
 """The demo cohort, analysed by the product's own code, reproduces the study (docs/reference.md)."""
 
+import datetime
+import statistics
+
 import pytest
 
 from analysis.selectors import snapshot_latest
 from analysis.services import stats_refresh
 from demo.loader import demo_cohort_load
+from outcomes.models import Encounter
+from registry.models import Patient
+from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory, SiteFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -69,6 +75,7 @@ TABLE_1 = {
     },
 }
 WITHIN = 0.1 + 1e-9
+D = datetime.date
 
 
 @pytest.fixture
@@ -150,3 +157,95 @@ def test_the_demo_cohort_carries_survival_and_secondary_procedure_incidence(docu
     assert low < 16 / 17 < high
     assert incidence["psfs"]["at_days"] == {"90": 0.0, "180": 0.0, "365": 0.0}
     assert 0 < incidence["sacroplasty"]["at_days"]["90"] < incidence["sacroplasty"]["at_days"]["365"] < 1
+
+
+def _index_procedures():
+    """Each demo patient's index procedure (first by date, then id), read through the ORM."""
+    return [patient.procedures.order_by("date", "id").first() for patient in Patient.objects.all()]
+
+
+def _total(procedure, kind, *, last=False):
+    encounters = procedure.encounters.filter(kind=kind).order_by("date", "id")
+    encounter = encounters.last() if last else encounters.first()
+    return None if encounter is None else encounter.msts_total
+
+
+def test_the_demo_cohorts_trajectory_favours_psfs_in_pathological_fractures(document):
+    pathological = [
+        p for p in _index_procedures() if p.fracture_status == "pathological" and _total(p, "baseline") is not None
+    ]
+    visits = Encounter.objects.filter(procedure__in=pathological, kind="followup", msts_total__isnull=False)
+
+    trajectory = document["trajectory"]["pathological"]
+
+    assert trajectory["n_patients"] == visits.values("procedure").distinct().count() == 21
+    assert trajectory["n_visits"] == visits.count()
+    assert trajectory["n_visits"] > trajectory["n_patients"]  # every follow-up, not only the final one
+    # The study's direction: PSFS better over the follow-ups, adjusted for the baseline.
+    assert trajectory["difference"] > 0
+    assert trajectory["ci_low"] > 0
+    assert trajectory["p_value"] < 0.05
+    assert "note" not in trajectory
+    assert document["trajectory"]["impending"]["n_patients"] == 9
+
+
+def test_the_demo_cohorts_responders_use_half_the_sd_of_its_baselines(document):
+    procedures = _index_procedures()
+    baselines = [total for total in (_total(p, "baseline") for p in procedures) if total is not None]
+    mcid = statistics.stdev(baselines) / 2
+
+    responders = document["responders"]
+
+    for stratum in ("pathological", "impending"):
+        assert responders[stratum]["mcid"] == pytest.approx(mcid, rel=1e-12)
+        for treatment in ("psfs", "sacroplasty"):
+            pairs = [
+                (_total(p, "baseline"), _total(p, "followup", last=True))
+                for p in procedures
+                if p.fracture_status == stratum and p.treatment == treatment
+            ]
+            pairs = [(pre, post) for pre, post in pairs if pre is not None and post is not None]
+            improved = sum(post - pre >= mcid for pre, post in pairs)
+            assert responders[stratum][treatment] == {
+                "responders": improved,
+                "n": len(pairs),
+                "rate": pytest.approx(improved / len(pairs)),
+            }
+    assert responders["pathological"]["psfs"]["n"] == 9
+    assert responders["pathological"]["sacroplasty"]["n"] == 12
+    assert 0 < responders["pathological"]["p_value"] <= 1
+
+
+def test_the_demo_cohorts_improvement_test_is_close_to_the_papers(document):
+    pathological = document["strata"]["pathological"]
+    impending = document["strata"]["impending"]
+
+    # The study: 51% vs 25%, p = 0.005; 38% vs 32%, p = 0.72 (docs/reference.md).
+    assert pathological["improvement_p_value"] == pytest.approx(0.005, abs=0.0025)
+    assert impending["improvement_p_value"] > 0.5
+    for stratum in (pathological, impending):
+        assert stratum["improvement_test"]["test"] == "welch_t"
+        assert stratum["improvement_test"]["note"].startswith("Welch's t-test")
+        assert stratum["improvement_test"]["p_value"] == stratum["improvement_p_value"]
+
+
+def test_a_site_of_two_patients_has_notes_for_the_trajectory_and_the_responders(document):
+    site = SiteFactory(code="TWO")
+    for treatment in ("psfs", "sacroplasty"):
+        procedure = ProcedureFactory(patient=PatientFactory(site=site), treatment=treatment, date=D(2024, 1, 10))
+        EncounterFactory(procedure=procedure, kind="baseline", date=D(2024, 1, 9))
+        EncounterFactory(procedure=procedure, kind="followup", date=D(2024, 3, 9))
+    stats_refresh()
+
+    small = snapshot_latest(site_id=site.pk).document
+
+    stratum = "pathological"  # the factory's
+    trajectory = small["trajectory"][stratum]
+    assert (trajectory["difference"], trajectory["n_patients"], trajectory["n_visits"]) == (None, 2, 2)
+    assert trajectory["note"] == "not enough data: 2 patients, 5 needed"
+    # Both baselines are equal (the factory's scores): an MCID of 0; neither total moved, both "respond".
+    assert small["responders"][stratum]["mcid"] == 0.0
+    assert small["responders"][stratum]["psfs"] == {"responders": 1, "n": 1, "rate": 1.0}
+    assert small["responders"]["impending"]["note"].startswith("not enough data: Fisher's test needs patients")
+    assert small["strata"][stratum]["improvement_p_value"] is None
+    assert "not enough data" in small["strata"][stratum]["improvement_test"]["note"]

@@ -1,9 +1,11 @@
 import datetime
+import re
 
 import numpy as np
 import pytest
 
 from analysis import selectors
+from analysis.cohort_extras import visit_matrix
 from outcomes import services as outcome_services
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
@@ -149,3 +151,51 @@ def test_a_patient_with_nothing_after_the_index_procedure_is_known_alive_on_its_
     ProcedureFactory(patient=patient, date=D(2024, 2, 1))
     cohort = selectors.cohort_fetch()
     assert cohort["last_alive_days"].tolist() == [0.0]
+
+
+def test_it_reads_every_complete_followup_of_the_index_procedure_as_days_and_totals(patient_with_history):
+    index = patient_with_history.procedures.order_by("date").first()
+    # Incomplete (no pain score): not a visit of the trajectory.
+    EncounterFactory(procedure=index, kind="followup", date=D(2023, 1, 20), msts_pain=None)
+
+    cohort = selectors.cohort_fetch()
+
+    # 2023-02-10, 03-10 and 04-10 from 2023-01-10, in date order (entered in another); totals 30, 6 and 21.
+    # The later procedure's follow-up of 2023-09-01 is not the index procedure's.
+    assert cohort["visit_days"].tolist() == ["31 59 90"]
+    assert cohort["visit_totals"].tolist() == ["30 6 21"]
+    assert visit_matrix(cohort["visit_days"]).tolist() == [[31.0, 59.0, 90.0]]
+
+
+def test_patients_without_a_complete_followup_have_no_visits():
+    PatientFactory()  # no procedure
+    procedure = ProcedureFactory(date=D(2023, 1, 10))
+    EncounterFactory(procedure=procedure, kind="baseline", date=D(2023, 1, 10))
+    EncounterFactory(procedure=procedure, kind="followup", date=D(2023, 2, 9), msts_gait=None)
+
+    cohort = selectors.cohort_fetch()
+
+    assert cohort["visit_days"].tolist() == ["", ""]
+    assert cohort["visit_totals"].tolist() == ["", ""]
+    assert np.isnan(visit_matrix(cohort["visit_totals"])).tolist() == [[True], [True]]
+
+
+def test_no_date_leaves_the_database_with_the_visits(patient_with_history):
+    text = selectors.cohort_csv().decode()
+
+    header = text.splitlines()[0].split(",")
+    assert {"visit_days", "visit_totals", "death_days", "last_alive_days"} <= set(header)
+    assert re.search(r"\d{4}-\d{2}-\d{2}", text) is None
+    assert "2023" not in text and "1960" not in text  # no year of any date either
+
+
+def test_the_fingerprint_changes_when_a_followup_before_the_final_one_changes(patient_with_history):
+    earlier = patient_with_history.procedures.order_by("date").first().encounters.get(date=D(2023, 3, 10))
+    first = selectors.cohort_fetch()
+
+    outcome_services.encounter_update(user=None, encounter=earlier, data={"msts_pain": 4}, reason="Score corrected")
+
+    second = selectors.cohort_fetch()
+    assert second["post_total"].tolist() == first["post_total"].tolist() == [21.0]
+    assert second["visit_totals"].tolist() == ["30 9 21"]
+    assert selectors.cohort_fingerprint(second) != selectors.cohort_fingerprint(first)

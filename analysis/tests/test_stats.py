@@ -424,3 +424,145 @@ def test_the_document_carries_survival_and_secondary_procedure_incidence():
         },
         "sacroplasty": {"n": 1, "events": 0, "competing": 1, "at_days": {"90": 0.0, "180": 0.0, "365": 0.0}},
     }
+
+
+# --- Trajectory, responders and the improvement test (analysis.cohort_extras) ---------------
+
+
+def trajectory_rows():
+    """Three patients of each treatment with pathological fractures and several follow-ups; one impending
+    patient; a PSFS patient without a baseline (no visit of theirs is used)."""
+    rows = []
+    for i, (treatment, lift) in enumerate([("psfs", 6)] * 3 + [("sacroplasty", 2)] * 3):
+        base = 4 + 2 * i
+        visits = [(14 + i, base + lift), (30 + 2 * i, base + lift + 1 + i % 2), (90 - i, base + lift + 3 - i % 3)]
+        rows.append(
+            row(
+                treatment=treatment,
+                pre=(base, 0, 0, 0, 0, 0),
+                post=(visits[-1][1], 0, 0, 0, 0, 0),
+                followup_days=visits[-1][0],
+                visits=visits,
+            )
+        )
+    rows.append(row(fracture_status="impending", pre=(3, 3, 3, 3, 3, 3), visits=[(20, 20)]))
+    rows.append(row(pre=None, visits=[(30, 25), (60, 27)]))
+    return rows
+
+
+def test_the_trajectory_of_a_stratum_fits_every_visit_of_the_patients_with_a_baseline():
+    from analysis.trajectory import trajectory_model
+
+    rows = trajectory_rows()
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    json.dumps(document, allow_nan=False)
+    # The same model on arrays built by hand from the rows: one entry per visit of a patient with a baseline.
+    post, psfs, pre, days, patient = [], [], [], [], []
+    for number_, r in enumerate(rows[:6]):
+        for day, total in r["visits"]:
+            post.append(total)
+            psfs.append(r["treatment"] == "psfs")
+            pre.append(sum(r["pre"]))
+            days.append(day)
+            patient.append(number_)
+    expected = trajectory_model(post, psfs, pre, days, patient)
+    pathological = document["trajectory"]["pathological"]
+    assert (pathological["n_patients"], pathological["n_visits"]) == (6, 18)
+    assert pathological["difference"] == approx(expected["difference"], rel=1e-9)
+    assert pathological["p_value"] == approx(expected["p_value"], rel=1e-9)
+    assert pathological["difference"] > 0  # the PSFS patients gained 4 points more
+    assert document["trajectory"]["impending"] == {
+        "difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_value": None,
+        "n_patients": 1,
+        "n_visits": 1,
+        "note": "not enough data: needs patients of both treatments (psfs 1, sacroplasty 0)",
+    }
+
+
+def test_a_stratum_too_large_for_the_refresh_has_no_mixed_model_and_says_why(monkeypatch):
+    from analysis import cohort_extras
+
+    monkeypatch.setattr(cohort_extras, "MIXED_MODEL_MAX_PATIENTS", 5)
+    fitted = []
+    monkeypatch.setattr(cohort_extras, "trajectory_model", lambda post, *args: fitted.append(len(post)) or {})
+
+    document = stats.cohort_document(cohort(trajectory_rows()), computed_at="2024-06-01T00:00:00+00:00")
+
+    assert fitted == [1]  # the impending stratum's one visit only
+    assert document["trajectory"]["impending"] == {}
+
+    assert document["trajectory"]["pathological"] == {
+        "difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_value": None,
+        "n_patients": 6,
+        "n_visits": 18,
+        "note": "not computed: 6 patients in this stratum; the refresh fits the mixed model for at most 5 "
+        "(about 0.5 s of computing per 1,000 patients)",
+    }
+
+
+def test_the_responders_share_one_mcid_from_every_baseline_of_the_scope():
+    rows = trajectory_rows()
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    # Baseline totals 4, 6, 8, 10, 12, 14 and 18 (the impending patient): half their SD.
+    mcid = float(np.std([4, 6, 8, 10, 12, 14, 18], ddof=1)) / 2
+    pathological = document["responders"]["pathological"]
+    assert pathological["mcid"] == approx(mcid) == document["responders"]["impending"]["mcid"]
+    # Final minus baseline: PSFS 9, 8, 7; sacroplasty 5, 4, 3; the MCID is 2.41.
+    assert pathological["psfs"] == {"responders": 3, "n": 3, "rate": 1.0}
+    assert pathological["sacroplasty"] == {"responders": 3, "n": 3, "rate": 1.0}
+    assert pathological["p_value"] == 1.0
+    # The impending patient's final total equals the baseline (18): not a responder.
+    assert document["responders"]["impending"]["psfs"] == {"responders": 0, "n": 1, "rate": 0.0}
+    assert document["responders"]["impending"]["note"].startswith("not enough data: Fisher's test needs patients")
+
+
+def test_each_stratum_carries_the_welch_test_of_the_improvement_next_to_its_groups():
+    rows = trajectory_rows()
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    pathological = document["strata"]["pathological"]
+    # Improvements (final - baseline) / 30 in percent: PSFS 9, 8, 7; sacroplasty 5, 4, 3.
+    expected = scipy_stats.ttest_ind([900 / 30, 700 / 30, 800 / 30], [500 / 30, 300 / 30, 400 / 30], equal_var=False)
+    assert pathological["improvement_p_value"] == approx(expected.pvalue, rel=1e-9)
+    assert pathological["improvement_test"]["p_value"] == pathological["improvement_p_value"]
+    assert pathological["improvement_test"]["note"] == (
+        "Welch's t-test (unequal variances, two-sided) of the improvement percentages, PSFS against sacroplasty"
+    )
+    impending = document["strata"]["impending"]
+    assert impending["improvement_p_value"] is None
+    assert impending["improvement_test"]["note"] == (
+        "Welch's t-test (unequal variances, two-sided) of the improvement percentages, PSFS against sacroplasty; "
+        "not enough data: Welch's t-test needs 2 patients with both totals in each treatment"
+    )
+
+
+def test_a_scope_of_two_patients_has_notes_instead_of_a_trajectory_responders_or_test():
+    rows = [row(pre=None, visits=[(30, 20)]), row(treatment="sacroplasty", fracture_status="impending")]
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    json.dumps(document, allow_nan=False)
+    assert document["trajectory"]["pathological"]["note"] == (
+        "not enough data: needs patients of both treatments (psfs 0, sacroplasty 0)"
+    )
+    assert document["trajectory"]["impending"]["note"] == (
+        "not enough data: needs patients of both treatments (psfs 0, sacroplasty 1)"
+    )
+    for stratum in ("pathological", "impending"):
+        responders = document["responders"][stratum]
+        assert responders["mcid"] is None
+        assert responders["p_value"] is None
+        assert responders["note"] == "not enough data: the MCID needs 2 baseline totals (1 in scope)"
+        assert document["strata"][stratum]["improvement_p_value"] is None
+        assert "not enough data" in document["strata"][stratum]["improvement_test"]["note"]

@@ -1,0 +1,118 @@
+"""The stats document's keys beyond the study's tables: the MSTS trajectory, the responders and the
+test of the improvement, built from a Cohort by the pure functions of analysis.trajectory and
+analysis.responders (docs/contract.md, "Survival, incidence, trajectory, responders").
+
+The Cohort's ``visit_days`` and ``visit_totals`` hold, per patient, every follow-up of the index
+procedure with a complete MSTS total, as space-separated days from the index procedure and totals
+('' for none): text, parsed only for the strata the mixed model is fitted for (parsing 100,000
+patients' visits would cost the refresh 0.2 s for a model it does not fit at that size).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.responders import improvement_test, responders_by_stratum
+from analysis.trajectory import trajectory_model
+from registry.vocabulary import PSFS, STRATA
+
+# The mixed model costs about 0.5 s of CPU per 1,000 patients (statsmodels MixedLM, REML): the
+# refresh fits it for a stratum of at most this many patients, so that it stays within its time
+# budget (bench/README.md); a larger stratum reports why it has no estimate.
+MIXED_MODEL_MAX_PATIENTS = 500
+IMPROVEMENT_TEST_NOTE = (
+    "Welch's t-test (unequal variances, two-sided) of the improvement percentages, PSFS against sacroplasty"
+)
+
+
+def visit_matrix(texts) -> np.ndarray:
+    """Space-separated numbers per row ('' for none) as an (n, most numbers in a row) float matrix,
+    NaN-padded on the right; at least one column."""
+    texts = np.asarray(texts, dtype=object)
+    per_row = np.array([text.count(" ") + 1 if text else 0 for text in texts], dtype=np.int64)
+    matrix = np.full((texts.size, max(1, int(per_row.max(initial=0)))), np.nan)
+    if per_row.any():
+        values = np.array(" ".join(text for text in texts if text).split(), dtype=float)
+        starts = np.cumsum(per_row) - per_row
+        rows = np.repeat(np.arange(texts.size), per_row)
+        matrix[rows, np.arange(values.size) - starts[rows]] = values
+    return matrix
+
+
+def mixed_model_patients(cohort) -> np.ndarray:
+    """Which patients the mixed model would use: a baseline total and at least one complete follow-up."""
+    return (cohort["visit_totals"] != "") & ~np.isnan(cohort["pre_total"])
+
+
+def trajectory_visits(cohort) -> dict[str, np.ndarray]:
+    """One entry per visit that the mixed model can use (a baseline total and a complete follow-up total).
+
+    Returns ``post``, ``pre``, ``days``, ``is_psfs`` and ``patient`` (the row of the patient in ``cohort``).
+    """
+    days, totals = visit_matrix(cohort["visit_days"]), visit_matrix(cohort["visit_totals"])
+    pre = cohort["pre_total"]
+    usable = ~np.isnan(totals) & ~np.isnan(days) & ~np.isnan(pre)[:, None]
+    rows, _ = np.nonzero(usable)
+    return {
+        "post": totals[usable],
+        "pre": pre[rows],
+        "days": days[usable],
+        "is_psfs": cohort["treatment"][rows] == PSFS,
+        "patient": rows,
+    }
+
+
+def _too_large(n_patients: int, n_visits: int) -> dict:
+    return {
+        "difference": None,
+        "ci_low": None,
+        "ci_high": None,
+        "p_value": None,
+        "n_patients": n_patients,
+        "n_visits": n_visits,
+        "note": (
+            f"not computed: {n_patients} patients in this stratum; the refresh fits the mixed model "
+            f"for at most {MIXED_MODEL_MAX_PATIENTS} (about 0.5 s of computing per 1,000 patients)"
+        ),
+    }
+
+
+def trajectory_key(cohort) -> dict:
+    """The ``trajectory`` key: the mixed model of each stratum (analysis.trajectory)."""
+    result = {}
+    for stratum in STRATA:
+        inside = cohort.subset(cohort["fracture_status"] == stratum)
+        used = mixed_model_patients(inside)
+        n_patients = int(np.count_nonzero(used))
+        if n_patients > MIXED_MODEL_MAX_PATIENTS:
+            n_visits = sum(text.count(" ") + 1 for text in inside["visit_totals"][used])
+            result[stratum] = _too_large(n_patients, n_visits)
+            continue
+        visits = trajectory_visits(inside)
+        result[stratum] = trajectory_model(
+            visits["post"], visits["is_psfs"], visits["pre"], visits["days"], visits["patient"]
+        )
+    return result
+
+
+def improvement_key(cohort) -> dict:
+    """The test of the improvement within one stratum: :func:`analysis.responders.improvement_test`,
+    its note naming the test (and, when it cannot be computed, why)."""
+    result = improvement_test(cohort["pre_total"], cohort["post_total"], cohort["treatment"] == PSFS)
+    reason = result.get("note")
+    result["note"] = f"{IMPROVEMENT_TEST_NOTE}; {reason}" if reason else IMPROVEMENT_TEST_NOTE
+    return result
+
+
+def cohort_extras_add(document: dict, cohort) -> dict:
+    """Adds ``trajectory``, ``responders`` and, in each stratum, ``improvement_p_value`` with its
+    ``improvement_test`` to ``document`` (built from the same ``cohort`` of treated patients)."""
+    for stratum in STRATA:
+        test = improvement_key(cohort.subset(cohort["fracture_status"] == stratum))
+        document["strata"][stratum]["improvement_p_value"] = test["p_value"]
+        document["strata"][stratum]["improvement_test"] = test
+    document["trajectory"] = trajectory_key(cohort)
+    document["responders"] = responders_by_stratum(
+        cohort["pre_total"], cohort["post_total"], cohort["treatment"], cohort["fracture_status"], STRATA
+    )
+    return document
