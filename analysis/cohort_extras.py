@@ -10,6 +10,8 @@ patients' visits would cost the refresh 0.2 s for a model it does not fit at tha
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from analysis.responders import improvement_test, responders_by_stratum
@@ -98,7 +100,21 @@ def trajectory_key(cohort) -> dict:
 def improvement_key(cohort) -> dict:
     """The test of the improvement within one stratum: :func:`analysis.responders.improvement_test`,
     its note naming the test (and, when it cannot be computed, why)."""
-    result = improvement_test(cohort["pre_total"], cohort["post_total"], cohort["treatment"] == PSFS)
+    pre, post = cohort["pre_total"], cohort["post_total"]
+    is_psfs = cohort["treatment"] == PSFS
+    change = (post - pre)[~np.isnan(pre) & ~np.isnan(post)]
+    paired_psfs = is_psfs[~np.isnan(pre) & ~np.isnan(post)]
+    if all(np.ptp(change[group]) == 0 for group in (paired_psfs, ~paired_psfs) if group.any()):
+        # Equal changes within each treatment: their percentages' variances are zero up to rounding,
+        # which the t-test would read as a certain difference (p near 0) instead of none to test.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = improvement_test(pre, post, is_psfs)
+        if result["p_value"] is not None:
+            result.update(statistic=None, df=None, p_value=None)
+            result["note"] = "not computable: the improvement does not vary within either treatment"
+    else:
+        result = improvement_test(pre, post, is_psfs)
     reason = result.get("note")
     result["note"] = f"{IMPROVEMENT_TEST_NOTE}; {reason}" if reason else IMPROVEMENT_TEST_NOTE
     return result

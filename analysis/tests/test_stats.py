@@ -566,3 +566,30 @@ def test_a_scope_of_two_patients_has_notes_instead_of_a_trajectory_responders_or
         assert responders["note"] == "not enough data: the MCID needs 2 baseline totals (1 in scope)"
         assert document["strata"][stratum]["improvement_p_value"] is None
         assert "not enough data" in document["strata"][stratum]["improvement_test"]["note"]
+
+
+def test_equal_improvements_within_each_treatment_give_no_p_value_rather_than_a_certain_one():
+    from analysis.responders import improvement_test
+
+    # (post - pre) is 16 for every PSFS patient and 19 for every sacroplasty patient: 16/30 is not exact
+    # in floating point, the variances come out tiny but not zero, and Welch's t gave p = 2.5e-31.
+    rows = [row(pre=(1, 1, 1, 1, 1, 1), post=(5, 5, 3, 3, 3, 3)) for _ in range(3)]
+    rows += [row(treatment="sacroplasty", pre=(1, 1, 1, 1, 1, 1), post=(5, 5, 5, 4, 3, 3)) for _ in range(3)]
+    with pytest.warns(RuntimeWarning, match="Precision loss"):
+        assert improvement_test([6] * 6, [22] * 3 + [25] * 3, [True] * 3 + [False] * 3)["p_value"] < 1e-20
+
+    document = stats.cohort_document(cohort(rows), computed_at="2024-06-01T00:00:00+00:00")
+
+    test = document["strata"]["pathological"]["improvement_test"]
+    assert document["strata"]["pathological"]["improvement_p_value"] is None
+    assert (test["statistic"], test["df"], test["p_value"], test["n_psfs"], test["n_sacroplasty"]) == (
+        None,
+        None,
+        None,
+        3,
+        3,
+    )
+    assert test["note"] == (
+        "Welch's t-test (unequal variances, two-sided) of the improvement percentages, PSFS against sacroplasty; "
+        "not computable: the improvement does not vary within either treatment"
+    )
