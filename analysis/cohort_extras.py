@@ -104,17 +104,17 @@ def improvement_key(cohort) -> dict:
     is_psfs = cohort["treatment"] == PSFS
     change = (post - pre)[~np.isnan(pre) & ~np.isnan(post)]
     paired_psfs = is_psfs[~np.isnan(pre) & ~np.isnan(post)]
-    if all(np.ptp(change[group]) == 0 for group in (paired_psfs, ~paired_psfs) if group.any()):
-        # Equal changes within each treatment: their percentages' variances are zero up to rounding,
-        # which the t-test would read as a certain difference (p near 0) instead of none to test.
-        with warnings.catch_warnings():
+    constant = [np.ptp(change[group]) == 0 for group in (paired_psfs, ~paired_psfs) if group.any()]
+    with warnings.catch_warnings():
+        if any(constant):
+            # scipy warns of the precision lost on the constant group's variance (zero up to rounding).
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = improvement_test(pre, post, is_psfs)
-        if result["p_value"] is not None:
-            result.update(statistic=None, df=None, p_value=None)
-            result["note"] = "not computable: the improvement does not vary within either treatment"
-    else:
         result = improvement_test(pre, post, is_psfs)
+    if constant and all(constant) and result["p_value"] is not None:
+        # Equal changes within each treatment: the t-test would read the rounding as a certain
+        # difference (p near 0) where there is no variation to test.
+        result.update(statistic=None, df=None, p_value=None)
+        result["note"] = "not computable: the improvement does not vary within either treatment"
     reason = result.get("note")
     result["note"] = f"{IMPROVEMENT_TEST_NOTE}; {reason}" if reason else IMPROVEMENT_TEST_NOTE
     return result
