@@ -24,6 +24,11 @@ from registry.models import Patient, Procedure
 MEASURE_COLUMNS = {TOTAL_KEY: "msts_total", **{domain.key: domain.field for domain in DOMAINS}}
 CODE_COLUMNS = ("treatment", "fracture_status", "sex", "primary_cancer", "ablation", "narcotic_change")
 VISIT_COLUMNS = ("visit_days", "visit_totals")
+VISITS_READ = "visits_read"
+# Every follow-up of every index procedure costs the refresh about 0.4 s at 100,000 patients, for a
+# mixed model fitted only in strata of at most 500 patients (analysis.cohort_extras): a registry
+# larger than this reads no visits, and its trajectory says why (bench/README.md).
+VISITS_MAX_PATIENTS = 20_000
 COMPLICATION_KINDS = tuple(ComplicationKind.values)
 REFRESH_RUNNING_AT_MOST_SECONDS = 600
 ROW_HASH = "row_hash"
@@ -35,7 +40,22 @@ def age_years_sql(day: sql.Composable, birth_date: sql.Composable) -> sql.Compos
     return sql.SQL("EXTRACT(YEAR FROM age({}, {}))::int").format(day, birth_date)
 
 
-def _cohort_query() -> sql.Composed:
+_VISITS_CTE = """
+        , vis AS (
+            -- Aggregated from rows sorted once, in (date, id) order: an ORDER BY inside each aggregate
+            -- would sort every procedure's visits again (twice the time at 100,000 patients).
+            SELECT procedure_id, string_agg(days::text, ' ') AS visit_days, string_agg(total::text, ' ') AS visit_totals
+            FROM (
+                SELECT e.procedure_id, e.date - i.date AS days, e.msts_total AS total
+                FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
+                WHERE e.kind = {followup} AND e.msts_total IS NOT NULL
+                ORDER BY e.procedure_id, e.date, e.id
+            ) AS visit
+            GROUP BY procedure_id
+        )"""
+
+
+def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
     """One row per patient with the index procedure, its baseline and its final follow-up.
 
     The index procedure is the patient's first by (date, id); the final follow-up is the
@@ -44,7 +64,8 @@ def _cohort_query() -> sql.Composed:
     alive is the latest of the index procedure, its final follow-up, its secondary procedures
     and its complications. ``visit_days`` and ``visit_totals`` list every follow-up of the
     index procedure with a complete MSTS total, in (date, id) order, as space-separated days
-    from the index procedure and totals (for the trajectory's mixed model): numbers only.
+    from the index procedure and totals (for the trajectory's mixed model): numbers only. Without
+    ``with_visits`` both are NULL and ``visits_read`` is 0.
     """
     pre = [
         sql.SQL("b.{} AS {}").format(sql.Identifier(col), sql.Identifier(f"pre_{m}"))
@@ -71,18 +92,8 @@ def _cohort_query() -> sql.Composed:
             SELECT DISTINCT ON (procedure_id) procedure_id, date, narcotic_change, {measure_columns}
             FROM {encounter} WHERE kind = {followup}
             ORDER BY procedure_id, date DESC, id DESC
-        ), vis AS (
-            -- Aggregated from rows sorted once, in (date, id) order: an ORDER BY inside each aggregate
-            -- would sort every procedure's visits again (twice the time at 100,000 patients).
-            SELECT procedure_id, string_agg(days::text, ' ') AS visit_days, string_agg(total::text, ' ') AS visit_totals
-            FROM (
-                SELECT e.procedure_id, e.date - i.date AS days, e.msts_total AS total
-                FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
-                WHERE e.kind = {followup} AND e.msts_total IS NOT NULL
-                ORDER BY e.procedure_id, e.date, e.id
-            ) AS visit
-            GROUP BY procedure_id
-        ), sec AS (
+        ){visits_cte}
+        , sec AS (
             SELECT procedure_id, count(*) AS n, min(date) AS first, max(date) AS last_date
             FROM {secondary} GROUP BY procedure_id
         ), c AS (
@@ -101,17 +112,28 @@ def _cohort_query() -> sql.Composed:
                p.death_date - idx.date AS death_days,
                GREATEST(idx.date, f.date, sec.last_date, c.last_date) - idx.date AS last_alive_days,
                {complication_columns},
-               vis.visit_days, vis.visit_totals
+               {visits_columns}
         FROM {patient} p
         LEFT JOIN idx ON idx.patient_id = p.id
         LEFT JOIN {encounter} b ON b.procedure_id = idx.id AND b.kind = {baseline}
         LEFT JOIN fin f ON f.procedure_id = idx.id
-        LEFT JOIN vis ON vis.procedure_id = idx.id
+        {visits_join}
         LEFT JOIN sec ON sec.procedure_id = idx.id
         LEFT JOIN c ON c.procedure_id = idx.id
         ORDER BY p.id
         """
     ).format(
+        visits_cte=sql.SQL(_VISITS_CTE).format(
+            encounter=sql.Identifier(Encounter._meta.db_table), followup=sql.Literal(EncounterKind.FOLLOWUP.value)
+        )
+        if with_visits
+        else sql.SQL(""),
+        visits_columns=sql.SQL(
+            "vis.visit_days, vis.visit_totals, 1 AS visits_read"
+            if with_visits
+            else "NULL::text AS visit_days, NULL::text AS visit_totals, 0 AS visits_read"
+        ),
+        visits_join=sql.SQL("LEFT JOIN vis ON vis.procedure_id = idx.id" if with_visits else ""),
         procedure=sql.Identifier(Procedure._meta.db_table),
         encounter=sql.Identifier(Encounter._meta.db_table),
         secondary=sql.Identifier(SecondaryProcedure._meta.db_table),
@@ -129,9 +151,14 @@ def _cohort_query() -> sql.Composed:
 
 
 def cohort_csv() -> bytes:
-    """The cohort query's rows as CSV with a header, streamed by COPY (the fastest way out of PostgreSQL)."""
-    query = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(_cohort_query())
+    """The cohort query's rows as CSV with a header, streamed by COPY (the fastest way out of PostgreSQL).
+
+    The visits of the trajectory are read only for a registry of at most VISITS_MAX_PATIENTS patients.
+    """
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(Patient._meta.db_table)))
+        with_visits = cursor.fetchone()[0] <= VISITS_MAX_PATIENTS
+        query = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(_cohort_query(with_visits=with_visits))
         # The planner overestimates the joins' rows and would spend seconds JIT-compiling the query.
         cursor.execute("SET LOCAL jit = off")
         # Lets the sorts of a large registry (final follow-ups, patient order) stay in memory.
@@ -153,6 +180,7 @@ def cohort_from_csv(data: bytes) -> Cohort:
     columns = {}
     for name in CODE_COLUMNS:
         columns[name] = frame[name].fillna("").to_numpy(dtype=str)
+    columns[VISITS_READ] = frame[VISITS_READ].to_numpy(dtype=bool)
     for name in ("site_id", "secondary_count", "has_baseline"):
         columns[name] = frame[name].to_numpy(dtype=np.int64)
     columns["prior_local_radiation"] = frame["prior_local_radiation"].to_numpy(dtype=bool)

@@ -66,7 +66,13 @@ def floor_once(site_ids: list[int]) -> dict[str, float]:
     started = time.perf_counter()
     data = selectors.cohort_csv()
     fetched = time.perf_counter()
-    frame = pd.read_csv(io.BytesIO(data), usecols=FIT_COLUMNS + VISIT_COLUMNS, dtype=dict.fromkeys(VISIT_COLUMNS, str))
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        usecols=[*FIT_COLUMNS, *VISIT_COLUMNS, selectors.VISITS_READ],
+        dtype=dict.fromkeys(VISIT_COLUMNS, str),
+    )
+    # As the refresh: a registry too large for the visits to be read fits no mixed model.
+    visits_read = bool(frame[selectors.VISITS_READ].all())
     site = frame["site_id"].to_numpy()
     psfs = (frame["treatment"] == "psfs").to_numpy()
     stratum = frame["fracture_status"].to_numpy()
@@ -88,7 +94,7 @@ def floor_once(site_ids: list[int]) -> dict[str, float]:
                 fit.conf_int(alpha=0.05), fit.pvalues  # noqa: B018 the same results the refresh reads
                 fits += 1
             # The visits are parsed only once a stratum is small enough for a mixed model.
-            if np.count_nonzero(rows & has_visits) <= MIXED_MODEL_MAX_PATIENTS:
+            if visits_read and np.count_nonzero(rows & has_visits) <= MIXED_MODEL_MAX_PATIENTS:
                 if visits is None:
                     visits = tuple(visit_matrix(frame[name].fillna("").to_numpy(object)) for name in VISIT_COLUMNS)
                 mixed_fits += mixed_fit(rows, psfs, scores["pre_total"], visits)
