@@ -16,7 +16,8 @@ import numpy as np
 
 from analysis.responders import improvement_test, responders_by_stratum
 from analysis.trajectory import trajectory_model
-from registry.vocabulary import PSFS, STRATA
+from outcomes.schedule import SCHEDULE
+from registry.vocabulary import PSFS, SACROPLASTY, STRATA
 
 # The mixed model costs about 0.5 s of CPU per 1,000 patients (statsmodels MixedLM, REML): the
 # refresh fits it for a stratum of at most this many patients, so that it stays within its time
@@ -64,6 +65,31 @@ def trajectory_visits(cohort) -> dict[str, np.ndarray]:
     }
 
 
+# The nominal month of each follow-up window of outcomes.schedule (a test holds it to SCHEDULE).
+VISIT_MONTHS = {"week2": 0.5, "month1": 1, "month3": 3}
+
+
+def visit_means(visits: dict[str, np.ndarray]) -> dict[str, list[list]]:
+    """Each treatment's mean complete MSTS total by visit, from :func:`trajectory_visits`:
+    ``{"psfs": [[month, mean, n], ...], "sacroplasty": [...]}``. Month 0 is the baseline of the
+    patients the model uses (one per patient); then, per window of outcomes.schedule at its nominal
+    month, the mean of every follow-up that falls in it (a visit outside every window is left out;
+    a window without a visit has no row)."""
+    result = {}
+    for treatment, chosen in ((PSFS, visits["is_psfs"]), (SACROPLASTY, ~visits["is_psfs"])):
+        rows = []
+        patients, first = np.unique(visits["patient"][chosen], return_index=True)
+        if patients.size:
+            rows.append([0, float(np.mean(visits["pre"][chosen][first])), int(patients.size)])
+        days, post = visits["days"][chosen], visits["post"][chosen]
+        for window in SCHEDULE:
+            inside = (days >= window.first_day) & (days <= window.last_day)
+            if inside.any():
+                rows.append([VISIT_MONTHS[window.key], float(np.mean(post[inside])), int(np.count_nonzero(inside))])
+        result[treatment] = rows
+    return result
+
+
 def _too_large(n_patients: int, n_visits: int) -> dict:
     return {
         "difference": None,
@@ -108,11 +134,13 @@ def trajectory_key(cohort) -> dict:
         if n_patients > MIXED_MODEL_MAX_PATIENTS:
             n_visits = sum(text.count(" ") + 1 for text in inside["visit_totals"][used])
             result[stratum] = _too_large(n_patients, n_visits)
+            result[stratum]["visits"] = visit_means(trajectory_visits(inside))
             continue
         visits = trajectory_visits(inside)
         result[stratum] = trajectory_model(
             visits["post"], visits["is_psfs"], visits["pre"], visits["days"], visits["patient"]
         )
+        result[stratum]["visits"] = visit_means(visits)
     return result
 
 

@@ -481,6 +481,8 @@ def test_the_trajectory_of_a_stratum_fits_every_visit_of_the_patients_with_a_bas
         "n_patients": 1,
         "n_visits": 1,
         "note": "not enough data: needs patients of both treatments (psfs 1, sacroplasty 0)",
+        # The baseline (month 0) and the one follow-up, in the 1-2 weeks window (month 0.5).
+        "visits": {"psfs": [[0, 18.0, 1], [0.5, 20.0, 1]], "sacroplasty": []},
     }
 
 
@@ -494,8 +496,11 @@ def test_a_stratum_too_large_for_the_refresh_has_no_mixed_model_and_says_why(mon
     document = stats.cohort_document(cohort(trajectory_rows()), computed_at="2024-06-01T00:00:00+00:00")
 
     assert fitted == [1]  # the impending stratum's one visit only
-    assert document["trajectory"]["impending"] == {}
+    impending_visits = {"psfs": [[0, 18.0, 1], [0.5, 20.0, 1]], "sacroplasty": []}
+    assert document["trajectory"]["impending"] == {"visits": impending_visits}
 
+    visits = document["trajectory"]["pathological"].pop("visits")
+    assert [row[0] for row in visits["psfs"]][0] == 0  # the visit means are there without the model
     assert document["trajectory"]["pathological"] == {
         "difference": None,
         "ci_low": None,
