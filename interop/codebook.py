@@ -66,6 +66,8 @@ def _numbered(choices: type[TextChoices]) -> tuple[Code, ...]:
     return tuple(Code(value, number, label) for number, (value, label) in enumerate(choices.choices, start=1))
 
 
+# Every screw of the procedure as corridor/trajectory/side/diameter/fully threaded, joined by ";".
+SCREWS_LABEL = "Screws (corridor/trajectory/side/diameter mm/fully threaded; ...)"
 YES_NO = (Code("false", 0, "no"), Code("true", 1, "yes"))
 _DAYS = "days from the index procedure"
 
@@ -114,6 +116,7 @@ _VARIABLES = [
         codes=tuple(Code(value, None, label) for value, label in Indication.choices),
     ),
     Variable("screw_count", "Number of screws", INTEGER, "screws"),
+    Variable("screws", SCREWS_LABEL, STRING),
     Variable("encounter_id", "Encounter id", INTEGER),
     Variable("encounter_date", "Encounter date", DATE),
     Variable("days_from_index", "Encounter, days from the index procedure", INTEGER, _DAYS),

@@ -18,7 +18,8 @@ Values, against the CSV of the same data:
 - dates (identified file only) are Stata dates (``%td``) or SPSS dates (``DATE11``);
 - decimals are doubles; an empty cell is a missing value (``.`` in Stata, sysmis in SPSS), except in
   text variables, where it is an empty text;
-- ``indications`` is the CSV's text of codes separated by ";".
+- ``indications`` is the CSV's text of codes separated by ";", and ``screws`` the CSV's text of screws
+  (``S1/transsacral/left/7.3/true;...``).
 """
 
 import os

@@ -28,8 +28,9 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.contrib.postgres.aggregates import StringAgg
+from django.db.models import Case, CharField, Count, F, IntegerField, OuterRef, QuerySet, Subquery, Value, When
+from django.db.models.functions import Cast, Coalesce, Concat
 
 from core.csv_safe import SafeWriter
 from outcomes.models import Encounter
@@ -38,6 +39,12 @@ from registry.models import Procedure, Screw
 from registry.vocabulary import age_label
 
 CHUNK_SIZE = 2000
+# The ``screws`` column: each screw as its parts joined by "/" (``S1/transsacral/left/7.3/true``), the
+# screws of a procedure joined by ";" in the order they were recorded (screw id); empty without screws.
+# A screw length, once recorded, is to be appended as a sixth part where it is known.
+SCREW_PARTS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded")
+SCREW_PART_SEPARATOR = "/"
+SCREW_SEPARATOR = ";"
 # Columns read from the database: (output name, ORM path from Encounter).
 _SOURCE = [
     ("study_id", "procedure__patient__study_id"),
@@ -59,6 +66,7 @@ _SOURCE = [
     ("approach", "procedure__approach"),
     ("indications", "procedure__indications"),
     ("screw_count", "screw_count"),
+    ("screws", "screws"),
     ("encounter_id", "id"),
     ("encounter_date", "date"),
     ("kind", "kind"),
@@ -80,6 +88,7 @@ _PROCEDURE_COLUMNS = [
     "approach",
     "indications",
     "screw_count",
+    "screws",
 ]
 _SCORE_COLUMNS = [
     *MSTS_FIELDS,
@@ -129,8 +138,34 @@ DEIDENTIFIED_COLUMNS = [
 ]
 
 
+def _screws_text() -> Coalesce:
+    """The procedure's screws as one text, aggregated in the database (no query per row)."""
+    separator = Value(SCREW_PART_SEPARATOR)
+    screw = Concat(
+        "corridor",
+        separator,
+        "trajectory",
+        separator,
+        "side",
+        separator,
+        Cast("diameter_mm", CharField()),  # numeric(3, 1) as text: "7.3", "8.0"
+        separator,
+        Case(When(fully_threaded=True, then=Value("true")), default=Value("false")),
+        output_field=CharField(),
+    )
+    screws = (
+        Screw.objects.filter(procedure_id=OuterRef("procedure_id"))
+        .order_by()
+        .values("procedure_id")
+        .annotate(text=StringAgg(screw, SCREW_SEPARATOR, order_by="id"))
+        .values("text")
+    )
+    return Coalesce(Subquery(screws, output_field=CharField()), Value(""))
+
+
 def export_queryset(encounters: QuerySet[Encounter]) -> QuerySet:
-    """The encounters as flat value rows, each with its patient's index date and its screw count (one query)."""
+    """The encounters as flat value rows, each with its patient's index date, its procedure's screw count
+    and screws (one query)."""
     index_date = (
         Procedure.objects.filter(patient_id=OuterRef("procedure__patient_id")).order_by("date", "id").values("date")[:1]
     )
@@ -145,6 +180,7 @@ def export_queryset(encounters: QuerySet[Encounter]) -> QuerySet:
         encounters.annotate(
             index_date=Subquery(index_date),
             screw_count=Coalesce(Subquery(screw_count, output_field=IntegerField()), 0),
+            screws=_screws_text(),
         )
         .order_by("procedure__patient__study_id", F("procedure__date"), "procedure_id", "date", "id")
         .values(*[path for _, path in _SOURCE])

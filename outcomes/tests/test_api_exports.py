@@ -2,9 +2,12 @@ import csv
 import datetime
 import io
 import json
+from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 
 from outcomes import exports
 from registry.tests.api_support import client_for
@@ -137,3 +140,102 @@ def test_it_reads_the_rows_with_a_server_side_cursor(personas, cohort, monkeypat
 
     assert len(rows) == 4
     assert chunk_sizes == [exports.CHUNK_SIZE]
+
+
+def _screw(corridor, trajectory, side, diameter, fully_threaded):
+    return {
+        "corridor": corridor,
+        "trajectory": trajectory,
+        "side": side,
+        "diameter_mm": Decimal(diameter),
+        "fully_threaded": fully_threaded,
+    }
+
+
+S1_LEFT = _screw("S1", "transsacral", "left", "7.3", True)
+S2_RIGHT = _screw("S2", "iliosacral", "right", "6.5", False)
+TWO_SCREWS = "S1/transsacral/left/7.3/true;S2/iliosacral/right/6.5/false"
+
+
+@pytest.fixture
+def screwed(site_a):
+    """A PSFS procedure with two screws and two encounters, a later sacroplasty, and a patient whose
+    screws were recorded S2 first (the column follows the order of recording, not the corridors)."""
+    patient = PatientFactory(site=site_a, mrn="SCR-1")
+    psfs = ProcedureFactory(patient=patient, date=datetime.date(2023, 3, 1), screws=[S1_LEFT, S2_RIGHT])
+    EncounterFactory(procedure=psfs, kind="baseline")
+    EncounterFactory(procedure=psfs, kind="followup")
+    later = ProcedureFactory(patient=patient, date=datetime.date(2023, 6, 1), treatment="sacroplasty")
+    EncounterFactory(procedure=later, kind="followup")
+    reversed_patient = PatientFactory(site=site_a, mrn="SCR-2")
+    EncounterFactory(procedure=ProcedureFactory(patient=reversed_patient, screws=[S2_RIGHT, S1_LEFT]))
+    return patient, reversed_patient
+
+
+def _screws_by_patient(rows):
+    return [(r["study_id"], r["treatment"], r["screw_count"], r["screws"]) for r in rows]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "json"])
+def test_the_identified_export_lists_each_procedures_screws_in_the_order_recorded(personas, screwed, export_format):
+    patient, reversed_patient = screwed
+
+    response = client_for(personas["alice"]).get(f"/api/exports/encounters.{export_format}")
+
+    assert response.status_code == 200
+    rows = read_csv(response) if export_format == "csv" else read_json(response)
+    assert list(rows[0]) == exports.IDENTIFIED_COLUMNS
+    count = (lambda n: str(n)) if export_format == "csv" else (lambda n: n)
+    assert _screws_by_patient(rows) == [
+        (patient.study_id, "psfs", count(2), TWO_SCREWS),
+        (patient.study_id, "psfs", count(2), TWO_SCREWS),
+        (patient.study_id, "sacroplasty", count(0), ""),
+        (reversed_patient.study_id, "psfs", count(2), "S2/iliosacral/right/6.5/false;S1/transsacral/left/7.3/true"),
+    ]
+
+
+@pytest.mark.parametrize("export_format", ["csv", "json"])
+def test_the_de_identified_export_carries_the_screws_and_no_phi(personas, screwed, export_format):
+    patient, _ = screwed
+
+    response = client_for(personas["ivy"]).get(f"/api/exports/encounters-deidentified.{export_format}")
+
+    assert response.status_code == 200
+    rows = read_csv(response) if export_format == "csv" else read_json(response)
+    assert list(rows[0]) == exports.DEIDENTIFIED_COLUMNS
+    mine = [r["screws"] for r in rows if r["study_id"] == patient.study_id]
+    assert mine == [TWO_SCREWS, TWO_SCREWS, ""]
+    raw = json.dumps(rows)
+    for identifier in ("SCR-1", "SCR-2", "1960-05-17", "2023-"):
+        assert identifier not in raw
+
+
+def test_the_screws_cost_no_query_per_row(personas, site_a):
+    client = client_for(personas["root"])
+
+    def export_queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            rows = read_csv(client.get("/api/exports/encounters.csv"))
+        return len(rows), len(queries)
+
+    patient = PatientFactory(site=site_a)
+    EncounterFactory(procedure=ProcedureFactory(patient=patient, screws=[S1_LEFT]))
+    small = export_queries()
+    for _ in range(5):
+        many = ProcedureFactory(patient=PatientFactory(site=site_a), screws=[S1_LEFT, S2_RIGHT, S1_LEFT])
+        EncounterFactory(procedure=many, kind="baseline")
+        EncounterFactory(procedure=many, kind="followup")
+    large = export_queries()
+
+    assert (small[0], large[0]) == (1, 11)
+    assert small[1] == large[1]
+
+
+def test_the_schema_describes_the_screws_column(client, personas):
+    client.force_login(personas["ivy"])
+    paths = client.get("/api/schema/?format=json").json()["paths"]
+
+    for path in ("/api/exports/encounters.csv", "/api/exports/encounters-deidentified.json"):
+        description = paths[path]["get"]["description"]
+        assert ", screw_count, screws, encounter_id, " in description, path
+        assert "'S1/transsacral/left/7.3/true'" in description, path
