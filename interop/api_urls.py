@@ -4,6 +4,7 @@ from django.urls import path, re_path
 
 from interop.api import FhirCodeSystemApi, FhirPatientEverythingApi, FhirQuestionnaireMstsApi
 from interop.export_api import STATISTICS_FILE_VIEWS, CodebookCsvView
+from interop.redcap_api import RedcapDataDictionaryView
 from interop.workbook_api import RegistryWorkbookView
 
 urlpatterns = [
@@ -17,6 +18,11 @@ urlpatterns = [
     path("fhir/CodeSystem/sacral-registry", FhirCodeSystemApi.as_view(), name="fhir-code-system"),
     path("fhir/Questionnaire/msts", FhirQuestionnaireMstsApi.as_view(), name="fhir-questionnaire-msts"),
     path("exports/codebook.csv", CodebookCsvView.as_view(), name="export-codebook-csv"),
+    path(
+        "exports/redcap-data-dictionary.csv",
+        RedcapDataDictionaryView.as_view(),
+        name="export-redcap-data-dictionary-csv",
+    ),
     path("exports/registry.xlsx", RegistryWorkbookView.as_view(), name="export-registry-xlsx"),
     *[
         path(
