@@ -285,3 +285,22 @@ def test_the_codebook_page_needs_a_login():
 
     assert response.status_code == 302
     assert response["Location"] == "/login/?next=/codebook/"
+
+
+def test_the_screws_column_is_a_labelled_text_in_the_files_and_the_codebook(personas, cohort, tmp_path):
+    by_name = {row["variable"]: row for row in read_csv(client_for(personas["ivy"]).get("/api/exports/codebook.csv"))}
+    assert (by_name["screws"]["type"], by_name["screws"]["label"], by_name["screws"]["codes"]) == (
+        "string",
+        "Screws (corridor/trajectory/side/diameter mm/fully threaded; ...)",
+        "",
+    )
+
+    frame, meta = read_file(client_for(personas["root"]).get("/api/exports/encounters.dta"), "dta", tmp_path)
+
+    assert meta.column_names_to_labels["screws"] == by_name["screws"]["label"]
+    assert frame["screws"].tolist() == [
+        "S1/transsacral/left/7.3/true",
+        "S1/transsacral/left/7.3/true",
+        "",
+        "S1/transsacral/left/7.3/true",
+    ]
