@@ -179,3 +179,44 @@ def cohort_extras_add(document: dict, cohort) -> dict:
         cohort["pre_total"], cohort["post_total"], cohort["treatment"], cohort["fracture_status"], STRATA
     )
     return document
+
+
+SCHEDULED_NOTE = "fitted on its own schedule (age shown)"
+
+
+def trajectory_scheduled_fits(cohort, *, every_stratum: bool) -> dict:
+    """The mixed models the refresh leaves unfitted because of their size, for the trajectory's own
+    schedule: each stratum of ``cohort`` (one scope) of more than MIXED_MODEL_MAX_PATIENTS patients, or
+    every stratum when ``every_stratum`` (the refresh read no visits). Stratum -> trajectory entry."""
+    result = {}
+    for stratum in STRATA:
+        inside = cohort.subset(cohort["fracture_status"] == stratum)
+        if not every_stratum and np.count_nonzero(mixed_model_patients(inside)) <= MIXED_MODEL_MAX_PATIENTS:
+            continue
+        visits = trajectory_visits(inside)
+        result[stratum] = trajectory_model(
+            visits["post"], visits["is_psfs"], visits["pre"], visits["days"], visits["patient"]
+        )
+        result[stratum]["visits"] = visit_means(visits)
+    return result
+
+
+def trajectory_stored_apply(document: dict, stored: dict, *, computed_at: str) -> dict:
+    """Puts into ``document`` the estimates fitted on the trajectory's own schedule (``stored``, stratum ->
+    entry, fitted from visits read at ``computed_at``) for each stratum the refresh left without one
+    because of its size; the entry carries ``computed_at`` and says so in its note."""
+    for stratum, entry in stored.items():
+        current = document.get("trajectory", {}).get(stratum)
+        if (
+            not current
+            or current.get("difference") is not None
+            or not str(current.get("note", "")).startswith("not computed:")
+        ):
+            continue
+        reason = entry.get("note")
+        document["trajectory"][stratum] = {
+            **entry,
+            "computed_at": computed_at,
+            "note": f"{SCHEDULED_NOTE}; {reason}" if reason else SCHEDULED_NOTE,
+        }
+    return document

@@ -6,9 +6,13 @@ a column of its own, unrounded, None for a missing one), so a spreadsheet or a s
 reads numbers, not "38.3 ± 16.5".
 """
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from analysis import charts
 from outcomes.msts import DOMAINS, TOTAL_KEY, TOTAL_LABEL
@@ -354,6 +358,20 @@ def stratum_charts(document: dict, stratum: str) -> dict:
     }
 
 
+def trajectory_ages(document: dict, now: datetime.datetime | None = None) -> list[str]:
+    """How old each trajectory estimate fitted on its own schedule is: "Pathological fractures: fitted
+    12 minutes ago" (the others are as old as the document)."""
+    now = now or timezone.now()
+    ages = []
+    for stratum in STRATA:
+        entry = _get(document, "trajectory", stratum, default=None)
+        computed_at = entry.get("computed_at") if isinstance(entry, dict) else None
+        if computed_at:
+            age = timesince(datetime.datetime.fromisoformat(computed_at), now, depth=1).replace("\xa0", " ")
+            ages.append(f"{STRATUM_LABELS[stratum]}: fitted {age} ago")
+    return ages
+
+
 def dashboard_view_model(document: dict) -> dict:
     """Everything the dashboard template needs from one stats document."""
     from analysis.dashboard_followup import followup_view_model
@@ -374,6 +392,7 @@ def dashboard_view_model(document: dict) -> dict:
         ],
         "complications": tables["complications"],
         "followup": followup_view_model(document, tables),
+        "trajectory_ages": trajectory_ages(document),
         "enrolment_chart": charts.enrolment_chart(
             document.get("enrolment") or [], TREATMENTS, title="Enrolment over time"
         ),

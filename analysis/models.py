@@ -46,3 +46,27 @@ class RefreshState(models.Model):
 
     def __str__(self):
         return "Statistics refresh state"
+
+
+class TrajectorySnapshot(models.Model):
+    """The mixed models of the trajectory that the refresh leaves unfitted because of their size, fitted
+    by their own scheduled task (analysis.services.trajectory_refresh) for the registry (site null) or a site.
+
+    ``document`` maps each stratum fitted to its ``trajectory`` entry (docs/contract.md); the refresh
+    copies it into the stats document with ``computed_at``.
+    """
+
+    site = models.OneToOneField(
+        Site, null=True, blank=True, on_delete=models.CASCADE, related_name="trajectory_snapshot"
+    )
+    computed_at = models.DateTimeField(help_text="When the visits the models were fitted on were read.")
+    fingerprint = models.CharField(max_length=64, help_text="BLAKE2b-256 (hex) of the visits read.")
+    document = models.JSONField(encoder=DjangoJSONEncoder, default=dict, help_text="Stratum -> trajectory entry.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site"], nulls_distinct=False, name="trajectory_snapshot_one_per_scope"),
+        ]
+
+    def __str__(self):
+        return f"Trajectory of {self.site or 'the registry'} at {self.computed_at:%Y-%m-%d %H:%M}"

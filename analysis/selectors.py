@@ -169,6 +169,41 @@ def cohort_csv() -> bytes:
             return b"".join(bytes(block) for block in copy)
 
 
+TRAJECTORY_COLUMNS = ("site_id", "fracture_status", "treatment", "pre_total", *VISIT_COLUMNS)
+
+
+def trajectory_csv() -> bytes:
+    """What the trajectory's mixed model needs of every patient, whatever the registry's size, as CSV
+    streamed by COPY: the site, stratum and treatment of the index procedure, the baseline total and the
+    visits as days from it (no dates). For the trajectory's own schedule (analysis.services)."""
+    inner = _cohort_query(with_visits=True)
+    query = sql.SQL("COPY (SELECT {} FROM ({}) AS cohort) TO STDOUT (FORMAT csv, HEADER)").format(
+        sql.SQL(", ").join(sql.Identifier(name) for name in TRAJECTORY_COLUMNS), inner
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL jit = off")
+        cursor.execute("SET LOCAL work_mem = '64MB'")
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        with cursor.cursor.copy(query) as copy:
+            return b"".join(bytes(block) for block in copy)
+
+
+def trajectory_cohort_from_csv(data: bytes) -> Cohort:
+    """Parses trajectory_csv() into a Cohort of its columns."""
+    frame = pd.read_csv(
+        io.BytesIO(data),
+        dtype=dict.fromkeys(("fracture_status", "treatment", *VISIT_COLUMNS), str),
+        keep_default_na=False,
+        na_values=[""],
+    )
+    columns = {"site_id": frame["site_id"].to_numpy(dtype=np.int64), "pre_total": frame["pre_total"].to_numpy(float)}
+    for name in ("fracture_status", "treatment"):
+        columns[name] = frame[name].fillna("").to_numpy(dtype=str)
+    for name in VISIT_COLUMNS:
+        columns[name] = frame[name].fillna("").to_numpy(dtype=object)
+    return Cohort(columns)
+
+
 def cohort_from_csv(data: bytes) -> Cohort:
     """Parses cohort_csv() into a Cohort: codes as str arrays ('' if missing), numbers as floats (NaN)."""
     frame = pd.read_csv(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -11,8 +12,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from analysis import selectors, stats
-from analysis.models import RefreshState, Snapshot
+from analysis import cohort_extras, selectors, stats
+from analysis.models import RefreshState, Snapshot, TrajectorySnapshot
 from registry.models import Site
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,41 @@ def _snapshots_store(computed: list[_Computed], *, computed_at: datetime.datetim
         )
 
 
+def _trajectories_stored_apply(computed: list[_Computed]) -> None:
+    """The estimates of the trajectory's own schedule, for the strata the refresh could not fit."""
+    stored = {row.site_id: row for row in TrajectorySnapshot.objects.all()}
+    for item in computed:
+        row = stored.get(item.site.pk if item.site else None)
+        if row is not None:
+            cohort_extras.trajectory_stored_apply(item.document, row.document, computed_at=row.computed_at.isoformat())
+
+
+def trajectory_refresh() -> int | None:
+    """Fits the trajectory's mixed model for every scope and stratum the refresh leaves unfitted because of
+    its size (analysis.cohort_extras), from the visits of the whole registry, and stores them; then asks
+    for a stats refresh, which puts them into the documents. Does nothing (returns None) when the visits
+    read are those of the last run (same fingerprint); else returns the number of models fitted."""
+    data = selectors.trajectory_csv()
+    fingerprint = hashlib.blake2b(data, digest_size=32).hexdigest()
+    last = TrajectorySnapshot.objects.filter(site__isnull=True).first()
+    if last is not None and last.fingerprint == fingerprint:
+        return None
+    computed_at = timezone.now()
+    cohort = selectors.trajectory_cohort_from_csv(data)
+    every_stratum = len(cohort) > selectors.VISITS_MAX_PATIENTS  # the refresh reads no visits at all
+    fitted = {}
+    for site in [None, *Site.objects.order_by("code")]:
+        part = cohort if site is None else cohort.subset(cohort["site_id"] == site.pk)
+        fitted[site] = cohort_extras.trajectory_scheduled_fits(part, every_stratum=every_stratum)
+    with transaction.atomic():
+        for site, document in fitted.items():
+            TrajectorySnapshot.objects.update_or_create(
+                site=site, defaults={"computed_at": computed_at, "fingerprint": fingerprint, "document": document}
+            )
+    stats_refresh_schedule()
+    return sum(len(document) for document in fitted.values())
+
+
 def stats_refresh() -> RefreshResult:
     """Computes the stats document of the registry and of each site from one read, and stores them.
 
@@ -108,6 +144,7 @@ def stats_refresh() -> RefreshResult:
         sites = list(Site.objects.order_by("code"))
         cohort = selectors.cohort_fetch()
         computed = snapshots_compute(cohort, sites, computed_at=computed_at.isoformat())
+        _trajectories_stored_apply(computed)
         duration_ms = int((time.perf_counter() - started) * 1000)
         _snapshots_store(computed, computed_at=computed_at, duration_ms=duration_ms)
     except Exception as exc:

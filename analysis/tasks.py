@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from analysis.services import stats_refresh, stats_refresh_if_stale
+from analysis.services import stats_refresh, stats_refresh_if_stale, trajectory_refresh
 
 
 @shared_task(
@@ -21,3 +21,11 @@ def refresh_cohort_stats() -> None:
 def refresh_cohort_stats_if_stale() -> None:
     """Beat's frequent check: refreshes only if the data changed since the last snapshot."""
     stats_refresh_if_stale()
+
+
+# Bounded: the fits at 100,000 patients take about 50 s per registry-wide stratum (bench/README.md).
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=660)
+def refresh_trajectory() -> None:
+    """Beat's periodic fit of the trajectory's mixed models too large for the stats refresh; skips
+    when the visits did not change since its last run."""
+    trajectory_refresh()

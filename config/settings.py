@@ -308,12 +308,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
+# Minutes between two runs of the trajectory's own schedule (analysis.tasks.refresh_trajectory).
+TRAJECTORY_REFRESH_MINUTES = int(os.environ.get("TRAJECTORY_REFRESH_MINUTES", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
     # Catches up, within half a minute, a change whose own refresh was lost (broker down, worker
     # stopped): refreshes only when the data changed after the last snapshot or the last one failed.
     "refresh-cohort-stats-if-stale": {"task": "analysis.tasks.refresh_cohort_stats_if_stale", "schedule": 30.0},
     # And a full refresh now and then whatever happened (e.g. a change made with triggers off).
     "refresh-cohort-stats": {"task": "analysis.tasks.refresh_cohort_stats", "schedule": 900.0},
+    # The trajectory's mixed models too large for the refresh (about 50 s a registry-wide stratum at
+    # 100,000 patients), fitted on their own schedule; a run skips when the visits did not change.
+    "refresh-trajectory": {"task": "analysis.tasks.refresh_trajectory", "schedule": 60.0 * TRAJECTORY_REFRESH_MINUTES},
 }
 
 # --- REST API ---------------------------------------------------------------------

@@ -206,6 +206,8 @@ def test_beat_checks_for_stale_statistics_every_half_minute_and_refreshes_all_ev
     assert schedule == {
         "refresh-cohort-stats-if-stale": {"task": refresh_cohort_stats_if_stale.name, "schedule": 30.0},
         "refresh-cohort-stats": {"task": refresh_cohort_stats.name, "schedule": 900.0},
+        # The trajectory's own schedule (analysis/tests/test_trajectory_schedule.py).
+        "refresh-trajectory": {"task": "analysis.tasks.refresh_trajectory", "schedule": 1800.0},
     }
     assert refresh_cohort_stats_if_stale.name == "analysis.tasks.refresh_cohort_stats_if_stale"
     assert refresh_cohort_stats.name == "analysis.tasks.refresh_cohort_stats"
