@@ -105,8 +105,8 @@ def test_the_deidentified_export_keeps_negative_days_as_numbers(personas, site_a
 @pytest.mark.django_db
 def test_the_dashboard_table_download_neutralises_text_and_keeps_numbers(client, personas, monkeypatch):
     table = dashboard.Table("demographics", "Demographics", ["", "=header"])
-    table.rows = [["=1+2", "-1.5"], ["@label", "-12.5 ± 3.0"], ["Patients (n)", "3"]]
-    table.notes = ["=note"]
+    table.csv_header = ["label", "=header", "mean"]
+    table.csv_rows = [["=1+2", -1.5, 2], ["@label", "-12.5 ± 3.0", None], ["Patients (n)", 3, 4.25]]
     snapshot = types.SimpleNamespace(computed_at=datetime.datetime(2026, 1, 2, 3, 4), document={})
     monkeypatch.setattr(views, "_snapshot_or_404", lambda site: snapshot)
     monkeypatch.setattr(views, "dashboard_tables", lambda document: {"demographics": table})
@@ -115,10 +115,11 @@ def test_the_dashboard_table_download_neutralises_text_and_keeps_numbers(client,
     response = client.get("/dashboard/tables/demographics.csv")
 
     assert response.status_code == 200
-    assert list(csv.reader(io.StringIO(response.content.decode()))) == [
-        ["", "'=header"],
-        ["'=1+2", "-1.5"],
-        ["'@label", "'-12.5 ± 3.0"],
-        ["Patients (n)", "3"],
-        ["Note: =note"],
+    text = response.content.decode("utf-8")
+    assert text.startswith("\ufeff")
+    assert list(csv.reader(io.StringIO(text.removeprefix("\ufeff")))) == [
+        ["label", "'=header", "mean"],
+        ["'=1+2", "-1.5", "2"],
+        ["'@label", "'-12.5 ± 3.0", ""],
+        ["Patients (n)", "3", "4.25"],
     ]
