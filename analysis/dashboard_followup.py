@@ -1,14 +1,17 @@
 """The dashboard's follow-up analyses from one stats document: survival, the incidence of a
 secondary procedure, the MSTS trajectory and the responders (no database, no request).
 
-Each is a :class:`analysis.dashboard.Table` (display rows and CSV rows, as the other tables) or
+Each is a :class:`analysis.tables.Table` (display rows and CSV rows, as the other tables) or
 None when the document does not hold its key yet (a snapshot computed before it existed), which
 the page shows as "Not computed yet".
 """
 
 from analysis import charts
-from analysis.dashboard import TREATMENT_LABELS, Table, _get, _notes, fmt, fmt_p
+from analysis.tables import Table, fmt, fmt_p
+from analysis.tables import lookup as _get
+from analysis.tables import notes as _notes
 from registry.vocabulary import PSFS, SACROPLASTY, STRATA, STRATUM_LABELS, TREATMENTS
+from registry.vocabulary import TREATMENT_SHORT_LABELS as TREATMENT_LABELS
 
 DAYS = ("90", "180", "365")
 MODEL = (

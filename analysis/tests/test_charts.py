@@ -8,7 +8,8 @@ from pytest import approx
 
 from analysis import charts
 from analysis.curves import incidence_curve, survival_curve
-from analysis.dashboard import SHORT_DOMAIN_LABELS, dashboard_view_model, human_note
+from analysis.dashboard import SHORT_DOMAIN_LABELS, dashboard_view_model
+from analysis.tables import human_note
 
 NS = {"s": "http://www.w3.org/2000/svg"}
 
