@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "core",
     "registry",
     "outcomes",
+    "quality",
     "analysis",
     "interop",
     "demo",

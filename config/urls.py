@@ -10,5 +10,6 @@ urlpatterns = [
     path("dashboard/", include("analysis.urls")),
     path("", include("registry.urls")),
     path("", include("outcomes.urls")),
+    path("", include("quality.urls")),
     path("", include("interop.urls")),
 ]

@@ -1,4 +1,4 @@
-"""A patient's timeline and audit trail, encounter, secondary procedure and complication forms, the worklist."""
+"""The encounter, secondary procedure and complication forms."""
 
 from django.urls import path, register_converter
 
@@ -18,9 +18,6 @@ class EventKindConverter:
 register_converter(EventKindConverter, "eventkind")
 
 urlpatterns = [
-    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
-    path("history/<slug:kind>/<int:pk>/", views.record_history, name="record_history"),
-    path("worklist/", views.worklist, name="worklist"),
     path("procedures/<int:procedure_pk>/encounters/new/", views.encounter_create, name="encounter_create"),
     path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
     path("procedures/<int:procedure_pk>/<eventkind:kind>/new/", views.event_create, name="event_create"),

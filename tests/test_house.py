@@ -1,6 +1,6 @@
 """The house stays straight: every module's imports run down the floors of ARCHITECTURE.md.
 
-core (framework plumbing) <- registry <- outcomes <- analysis, demo, interop <- config. A module may use its
+core (framework plumbing) <- registry <- outcomes <- quality <- analysis, demo, interop <- config. A module may use its
 own app and the floors below; a lower app learns of a higher one's interests through signals. The
 imports are read from the source (inside functions too), and so are dotted strings that name a
 module (``include("outcomes.urls")``), since those are imports by another name.
@@ -17,10 +17,11 @@ MAY_USE = {
     "core": set(),
     "registry": {"core"},
     "outcomes": {"core", "registry"},
-    "analysis": {"core", "registry", "outcomes"},
-    "demo": {"core", "registry", "outcomes"},
-    "interop": {"core", "registry", "outcomes"},
-    "config": {"core", "registry", "outcomes", "analysis", "demo", "interop"},
+    "quality": {"core", "registry", "outcomes"},
+    "analysis": {"core", "registry", "outcomes", "quality"},
+    "demo": {"core", "registry", "outcomes", "quality"},
+    "interop": {"core", "registry", "outcomes", "quality"},
+    "config": {"core", "registry", "outcomes", "quality", "analysis", "demo", "interop"},
 }
 DATA_MODULES = {"demo/data.py"}
 MAX_MODULE_LINES = 500

@@ -267,7 +267,7 @@ def test_an_investigator_sees_a_deidentified_patient_page_without_forms(client, 
 def test_the_patient_page_offers_changes_by_the_write_right_of_its_site_not_by_phi(
     client, personas, patient_a, monkeypatch
 ):
-    from outcomes import views as outcome_views
+    from quality import views as timeline_views
 
     asked = []
 
@@ -275,7 +275,7 @@ def test_the_patient_page_offers_changes_by_the_write_right_of_its_site_not_by_p
         asked.append((user.username, site))
         return SiteRights(read=True, write=False, phi=True)
 
-    monkeypatch.setattr(outcome_views, "site_rights", rights)
+    monkeypatch.setattr(timeline_views, "site_rights", rights)
     client.force_login(personas["alice"])
 
     response = client.get(reverse("patient_detail", args=[patient_a.pk]))
