@@ -7,7 +7,15 @@ Forms that use it provide ``record_data()`` (the service's arguments) and ``add_
 from django.core.exceptions import ValidationError
 from django.shortcuts import render
 
-from core.writes import StaleEditError
+from core.writes import NeedsConfirmation, StaleEditError
+
+# The check box a form shows under the warnings of NeedsConfirmation (includes/confirm.html).
+CONFIRM_FIELD = "confirm_warnings"
+
+
+def confirmation_given(request) -> bool:
+    """Whether the user ticked "I have checked these values" under the form's warnings."""
+    return request.method == "POST" and request.POST.get(CONFIRM_FIELD) == "1"
 
 STALE_MESSAGE = (
     "Not saved: someone else changed this record while you were editing it. "
@@ -54,6 +62,10 @@ def call_service(form, call, *, model, extra_differences=()):
         return call(), None
     except ValidationError as error:
         form.add_service_errors(error)
+        return None, None
+    except NeedsConfirmation as error:
+        # Shown by includes/confirm.html (through form_top.html) with the check box to confirm.
+        form.confirmation_warnings = error.warnings
         return None, None
     except StaleEditError as error:
         current = error.instance

@@ -38,6 +38,32 @@ class StaleEditError(Exception):
         )
 
 
+class NeedsConfirmation(Exception):
+    """The entry breaks soft rules ("are you sure?"): nothing was saved.
+
+    Services raise it, before writing, when called without ``confirm=True``; the web pages show
+    ``warnings`` (sentences naming the field) and ask the user to confirm; the API confirms by
+    itself where the contract says it accepts such values. The confirmed warnings are kept in the
+    audit reason (``confirmed_reason``).
+    """
+
+    def __init__(self, warnings: Iterable[str]):
+        self.warnings = list(warnings)
+        super().__init__(" ".join(self.warnings))
+
+
+def check_warnings(warnings: Iterable[str], *, confirm: bool, reason: str = "") -> str:
+    """Raises NeedsConfirmation for unconfirmed ``warnings``; returns the audit reason to write:
+    ``reason`` followed by the warnings confirmed (unchanged when there are none)."""
+    warnings = list(warnings)
+    if not warnings:
+        return reason
+    if not confirm:
+        raise NeedsConfirmation(warnings)
+    confirmed = "Confirmed: " + " ".join(warnings)
+    return f"{reason} ({confirmed})" if reason else confirmed
+
+
 @contextlib.contextmanager
 def audit_context(*, user, action: str, reason: str = ""):
     """Attaches who, why and through which service to every audit event of the block."""

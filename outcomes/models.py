@@ -22,6 +22,10 @@ def _msts_field(field: str):
     )
 
 
+# Plausibility limit (contract: "Plausibility limits"): a hard one, refused everywhere.
+MME_MAX = 5000
+
+
 class EncounterKind(models.TextChoices):
     BASELINE = "baseline", "Baseline (pre-operative)"
     FOLLOWUP = "followup", "Follow-up"
@@ -48,6 +52,23 @@ class ComplicationKind(models.TextChoices):
     CEMENT_EXTRAVASATION = "cement_extravasation", "Cement extravasation"
     RADICULOPATHY = "radiculopathy", "Radiculopathy"
     INFECTION = "infection", "Infection"
+    OTHER = "other", "Other"
+
+
+class ScheduledVisit(models.TextChoices):
+    """The windows of outcomes.schedule.SCHEDULE (keys and labels), for records naming one."""
+
+    WEEK2 = "week2", "1-2 weeks"
+    MONTH1 = "month1", "1 month"
+    MONTH3 = "month3", "3 months"
+
+
+class NotDoneReason(models.TextChoices):
+    DECLINED = "declined", "Declined"
+    TOO_ILL = "too_ill", "Too ill"
+    DECEASED = "deceased", "Deceased"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"
+    WITHDRAWN = "withdrawn", "Withdrawn"
     OTHER = "other", "Other"
 
 
@@ -90,7 +111,10 @@ class Encounter(VersionedModel):
         decimal_places=1,
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
+        validators=[
+            MinValueValidator(0),
+            MaxValueValidator(MME_MAX, message="Opioid dose cannot be more than 5,000 MME/day."),
+        ],
         help_text="Oral morphine milligram equivalents per day.",
     )
 
@@ -112,6 +136,10 @@ class Encounter(VersionedModel):
             models.CheckConstraint(
                 condition=Q(opioid_mme_per_day__isnull=True) | Q(opioid_mme_per_day__gte=0),
                 name="encounter_mme_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(opioid_mme_per_day__isnull=True) | Q(opioid_mme_per_day__lte=MME_MAX),
+                name="encounter_mme_at_most_5000",
             ),
             models.CheckConstraint(
                 condition=Q(kind=EncounterKind.FOLLOWUP) | Q(narcotic_change__isnull=True),
@@ -213,3 +241,41 @@ class Complication(_AfterIndexEvent):
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.date}"
+
+
+@audited
+class VisitNotDone(VersionedModel):
+    """A scheduled follow-up visit that will not take place, and why (contract: "Visit not done")."""
+
+    procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="visits_not_done")
+    visit = models.CharField(max_length=8, choices=ScheduledVisit.choices)
+    reason = models.CharField(max_length=24, choices=NotDoneReason.choices)
+    note = models.TextField(blank=True, help_text="Required when the reason is 'other'.")
+
+    class Meta:
+        ordering = ["procedure", "visit"]
+        verbose_name = "visit not done"
+        verbose_name_plural = "visits not done"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["procedure", "visit"],
+                name="visit_not_done_one_per_visit",
+                violation_error_message="This visit is already recorded as not done.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(reason=NotDoneReason.OTHER) | ~Q(note=""),
+                name="visit_not_done_other_has_note",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.procedure.patient} {self.get_visit_display()} not done"
+
+    def clean(self):
+        if self.reason == NotDoneReason.OTHER and not (self.note or "").strip():
+            raise ValidationError({"note": "Say why the visit was not done when the reason is 'other'."})
+
+    @classmethod
+    def procedure_date_errors(cls, procedure) -> list[str]:
+        """A visit not done names its window, not a date: a moved procedure moves it along."""
+        return []

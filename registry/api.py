@@ -327,7 +327,7 @@ class ScrewSerializer(serializers.ModelSerializer):
 class ScrewWriteSerializer(serializers.Serializer):
     corridor = serializers.ChoiceField(choices=Corridor.choices)
     trajectory = serializers.ChoiceField(choices=Trajectory.choices)
-    side = serializers.ChoiceField(choices=Side.choices, help_text="A trans-sacral screw records its entry side.")
+    side = serializers.ChoiceField(choices=Side.choices, help_text="The side of entry; a transiliac-transsacral screw records the side it enters from.")
     diameter_mm = Decimal1(
         max_digits=3, min_value=Decimal("0.1"), max_value=Decimal(12), help_text="More than 0, at most 12: 6.5, 7.3..."
     )
@@ -429,7 +429,7 @@ PROCEDURE_EXAMPLE = {
     write=ProcedureWriteSerializer,
     update=ProcedureUpdateSerializer,
     read=ProcedureSerializer,
-    examples=[OpenApiExample("PSFS with one trans-sacral S1 screw", value=PROCEDURE_EXAMPLE, request_only=True)],
+    examples=[OpenApiExample("PSFS with one transiliac-transsacral S1 screw", value=PROCEDURE_EXAMPLE, request_only=True)],
     update_examples=[
         OpenApiExample(
             "Change to sacroplasty alone",

@@ -68,7 +68,7 @@ class Corridor(models.TextChoices):
 
 class Trajectory(models.TextChoices):
     ILIOSACRAL = "iliosacral", "Ilio-sacral"
-    TRANSSACRAL = "transsacral", "Trans-sacral"
+    TRANSSACRAL = "transsacral", "Transiliac-transsacral"
 
 
 class Side(models.TextChoices):
@@ -80,3 +80,11 @@ class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician"
     INVESTIGATOR = "investigator", "Investigator"
     ADMIN = "admin", "Registry admin"
+
+
+class PatientStatus(models.TextChoices):
+    """Follow-up status (contract: "Patient follow-up status")."""
+
+    ACTIVE = "active", "Active"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+    LOST_TO_FOLLOW_UP = "lost_to_follow_up", "Lost to follow-up"

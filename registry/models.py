@@ -5,9 +5,10 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from registry.choices import (
@@ -16,6 +17,7 @@ from registry.choices import (
     Corridor,
     FractureStatus,
     Indication,
+    PatientStatus,
     PrimaryCancer,
     Role,
     Service,
@@ -24,7 +26,12 @@ from registry.choices import (
     Trajectory,
     Treatment,
 )
+from registry.mrn import normalise_mrn
 from registry.vocabulary import age_years
+
+# Plausibility limits (contract: "Plausibility limits"): hard ones, refused everywhere.
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+CEMENT_VOLUME_MAX_ML = 100
 
 STUDY_ID_SEQUENCE = "registry_study_number_seq"
 STUDY_ID_PREFIX = "SAC-"
@@ -130,11 +137,26 @@ class Patient(VersionedModel):
     study_id = models.CharField(max_length=16, unique=True, editable=False)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     mrn = models.CharField("MRN", max_length=32)
-    birth_date = models.DateField(validators=[validate_not_future])
+    birth_date = models.DateField(
+        validators=[
+            validate_not_future,
+            MinValueValidator(EARLIEST_BIRTH_DATE, message="Date of birth cannot be before 1900-01-01."),
+        ]
+    )
     sex = models.CharField(max_length=8, choices=Sex.choices)
     primary_cancer = models.CharField(max_length=24, choices=PrimaryCancer.choices)
     primary_cancer_detail = models.CharField(max_length=200, blank=True)
     death_date = models.DateField(null=True, blank=True, validators=[validate_not_future])
+    status = models.CharField(
+        "follow-up status", max_length=24, choices=PatientStatus.choices, default=PatientStatus.ACTIVE
+    )
+    status_date = models.DateField(
+        "status since",
+        null=True,
+        blank=True,
+        validators=[validate_not_future],
+        help_text="When the patient withdrew or was lost to follow-up.",
+    )
     is_demo = models.BooleanField(
         default=False,
         editable=False,
@@ -144,7 +166,14 @@ class Patient(VersionedModel):
     class Meta:
         ordering = ["study_id"]
         constraints = [
-            models.UniqueConstraint(fields=["site", "mrn"], name="patient_unique_site_mrn"),
+            # MRNs are stored normalised (registry.mrn.normalise_mrn); case does not make a new one.
+            models.UniqueConstraint(Lower("mrn"), "site", name="patient_unique_site_mrn_ci"),
+            models.CheckConstraint(
+                condition=(Q(status=PatientStatus.ACTIVE) & Q(status_date__isnull=True))
+                | (~Q(status=PatientStatus.ACTIVE) & Q(status_date__isnull=False)),
+                name="patient_status_date_with_status",
+            ),
+            models.CheckConstraint(condition=Q(birth_date__gte=EARLIEST_BIRTH_DATE), name="patient_birth_from_1900"),
             models.CheckConstraint(
                 condition=Q(death_date__isnull=True) | Q(death_date__gte=models.F("birth_date")),
                 name="patient_death_not_before_birth",
@@ -160,6 +189,15 @@ class Patient(VersionedModel):
 
     def clean(self):
         errors = {}
+        typed, self.mrn = self.mrn, normalise_mrn(self.mrn)
+        if typed and not self.mrn:
+            errors["mrn"] = "This field cannot be blank."
+        if self.status != PatientStatus.ACTIVE and not self.status_date:
+            errors["status_date"] = "Give the date the patient withdrew or was lost to follow-up."
+        elif self.status == PatientStatus.ACTIVE and self.status_date:
+            errors["status_date"] = "An active patient has no status date; leave it empty."
+        if self.status_date and self.birth_date and self.status_date < self.birth_date:
+            errors["status_date"] = "The status date cannot be before the date of birth."
         if self.primary_cancer == PrimaryCancer.OTHER and not self.primary_cancer_detail.strip():
             errors["primary_cancer_detail"] = "Describe the primary cancer when it is 'other'."
         if self.death_date and self.birth_date and self.death_date < self.birth_date:
@@ -191,13 +229,22 @@ class Procedure(VersionedModel):
         decimal_places=1,
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
+        validators=[
+            MinValueValidator(0),
+            MaxValueValidator(CEMENT_VOLUME_MAX_ML, message="Cement volume cannot be more than 100 ml."),
+        ],
     )
     approach = models.CharField(max_length=16, choices=Approach.choices, null=True, blank=True)
     indications = ArrayField(
         models.CharField(max_length=32, choices=Indication.choices),
         default=list,
         blank=True,
+    )
+    # Record sign-off (a registry admin declares the index procedure and its follow-ups complete);
+    # a signed-off procedure and every record hanging on it are locked until unlocked with a reason.
+    signed_off_at = models.DateTimeField(null=True, blank=True, editable=False)
+    signed_off_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
     )
 
     class Meta:
@@ -210,6 +257,10 @@ class Procedure(VersionedModel):
             models.CheckConstraint(
                 condition=Q(cement_volume_ml__isnull=True) | Q(cement_volume_ml__gte=0),
                 name="procedure_cement_volume_not_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(cement_volume_ml__isnull=True) | Q(cement_volume_ml__lte=CEMENT_VOLUME_MAX_ML),
+                name="procedure_cement_volume_at_most_100",
             ),
             models.CheckConstraint(
                 condition=Q(indications__contained_by=Indication.values),
@@ -233,9 +284,12 @@ class Screw(models.Model):
     corridor = models.CharField(max_length=2, choices=Corridor.choices)
     trajectory = models.CharField(max_length=16, choices=Trajectory.choices)
     side = models.CharField(
-        max_length=8, choices=Side.choices, help_text="A trans-sacral screw records its entry side."
+        max_length=8,
+        choices=Side.choices,
+        help_text="The side of entry; a transiliac-transsacral screw records the side it enters from.",
     )
     diameter_mm = models.DecimalField("diameter (mm)", max_digits=3, decimal_places=1)
+    length_mm = models.DecimalField("length (mm)", max_digits=4, decimal_places=1, null=True, blank=True)
     fully_threaded = models.BooleanField(default=True)
 
     class Meta:
@@ -245,6 +299,10 @@ class Screw(models.Model):
                 condition=Q(diameter_mm__gt=0) & Q(diameter_mm__lte=12),
                 name="screw_diameter_range",
             ),
+            models.CheckConstraint(
+                condition=Q(length_mm__isnull=True) | (Q(length_mm__gt=0) & Q(length_mm__lte=250)),
+                name="screw_length_range",
+            ),
         ]
 
     def __str__(self):
@@ -253,6 +311,8 @@ class Screw(models.Model):
     def clean(self):
         if self.diameter_mm is not None and not (0 < self.diameter_mm <= 12):
             raise ValidationError({"diameter_mm": "Screw diameter must be more than 0 and at most 12 mm."})
+        if self.length_mm is not None and not (0 < self.length_mm <= 250):
+            raise ValidationError({"length_mm": "Screw length must be more than 0 and at most 250 mm."})
 
 
 class PhiAccess(models.Model):

@@ -19,6 +19,7 @@ from core.writes import (
 )
 from registry.choices import Treatment
 from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site, normalise_site_code
+from registry.mrn import normalise_mrn
 from registry.permissions import check_can_write_site
 
 PATIENT_EDITABLE = ("site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date")
@@ -83,7 +84,9 @@ def patient_rule_errors(patient: Patient) -> dict:
     """Rules that need other rows: the MRN is unique within a site; death follows every procedure."""
     errors = {}
     if patient.site_id and patient.mrn:
-        clash = Patient.objects.filter(site_id=patient.site_id, mrn=patient.mrn).exclude(pk=patient.pk)
+        # The database compares case-insensitively (patient_unique_site_mrn_ci), and so does this.
+        mrn = normalise_mrn(patient.mrn)
+        clash = Patient.objects.filter(site_id=patient.site_id, mrn__iexact=mrn).exclude(pk=patient.pk)
         if clash.exists():
             errors["mrn"] = ["A patient with this MRN already exists at this site."]
     if patient.pk and patient.death_date:
@@ -109,7 +112,7 @@ def patient_create(
     check_can_write_site(user, site.pk)
     patient = Patient(
         site=site,
-        mrn=(mrn or "").strip(),
+        mrn=normalise_mrn(mrn),
         birth_date=birth_date,
         sex=sex,
         primary_cancer=primary_cancer,

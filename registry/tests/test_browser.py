@@ -75,7 +75,7 @@ def test_a_clinician_records_a_patient_from_login_to_worklist(page, live_server,
     page.screenshot(path=str(artifacts / "browser-procedure-form.png"), full_page=True)
     page.click("button:has-text('Save procedure')")
     assert page.locator("table:has(caption:text('Screws')) tbody tr").count() == 2
-    assert "Trans-sacral" in page.inner_text("section.procedure")
+    assert "Transiliac-transsacral" in page.inner_text("section.procedure")
 
     # Baseline MSTS, with the running total
     page.click("text=Record encounter")

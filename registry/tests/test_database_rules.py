@@ -32,11 +32,11 @@ def test_mrn_is_unique_within_a_site():
     patient = PatientFactory()
 
     assert_db_refuses(
-        "patient_unique_site_mrn",
+        "patient_unique_site_mrn_ci",
         lambda: Patient.objects.create(
             study_id="SAC-X1",
             site=patient.site,
-            mrn=patient.mrn,
+            mrn=patient.mrn.swapcase(),
             birth_date=datetime.date(1970, 1, 1),
             sex="male",
             primary_cancer="lung",

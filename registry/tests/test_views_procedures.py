@@ -200,7 +200,7 @@ def test_a_stale_procedure_edit_is_refused_with_the_differences(client, personas
     assert response.context["stale"]["message"] == STALE_MESSAGE
     assert response.context["stale"]["differences"] == [
         ("Ablation", "Radiofrequency (RFA)", "Cryoablation"),
-        ("Screws", "S1 Trans-sacral left 7.3 mm", "S1 Trans-sacral left 6.5 mm"),
+        ("Screws", "S1 Transiliac-transsacral left 7.3 mm", "S1 Transiliac-transsacral left 6.5 mm"),
     ]
     assert snapshot() == saved
 

@@ -1,0 +1,26 @@
+"""Medical record numbers, compared the way a person reads them (contract: "Plausibility limits").
+
+``MRN-448812``, ``mrn-448812``, ``MRN\u2011448812`` (a non-breaking hyphen), ``ＭＲＮ-448812``
+(fullwidth letters) and ``MRN-448812\u200b`` (a zero-width space) are one MRN. Each is stored in
+its normalised form (Unicode NFKC, invisible characters and surrounding white space removed),
+and the database refuses a second MRN at a site that equals one already there when case is
+ignored (constraint ``patient_unique_site_mrn_ci``).
+"""
+
+import unicodedata
+
+# Hyphen-like characters NFKC leaves alone, written as the ASCII hyphen-minus people type.
+_HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63"), "-")
+
+
+def normalise_mrn(value: str) -> str:
+    """The MRN as stored: NFKC, hyphens unified, format characters (zero-width, BOM) and
+    surrounding white space removed, internal runs of white space made one space."""
+    text = unicodedata.normalize("NFKC", value or "").translate(_HYPHENS)
+    text = "".join(char for char in text if unicodedata.category(char) not in {"Cf", "Cc"} or char in " \t")
+    return " ".join(text.split())
+
+
+def mrn_key(value: str) -> str:
+    """What two MRNs are compared by: the normalised MRN, case-folded."""
+    return normalise_mrn(value).casefold()
