@@ -5,6 +5,7 @@ Forms that use it provide ``record_data()`` (the service's arguments) and ``add_
 """
 
 from django.core.exceptions import ValidationError
+from django.forms import BoundField
 from django.shortcuts import render
 
 from core.writes import NeedsConfirmation, StaleEditError
@@ -13,9 +14,23 @@ from core.writes import NeedsConfirmation, StaleEditError
 CONFIRM_FIELD = "confirm_warnings"
 
 
+class RequiredMarkedBoundField(BoundField):
+    """A field that tells assistive technology it is required (``aria-required``) wherever the
+    page marks it with a star (includes/field.html); the forms say ``novalidate``, so the
+    browser itself announces nothing."""
+
+    def build_widget_attrs(self, attrs, widget=None):
+        attrs = super().build_widget_attrs(attrs, widget)
+        # Forms without the required attribute (rows that may stay blank) get no mark either.
+        if self.field.required and self.form.use_required_attribute and not (widget or self.field.widget).is_hidden:
+            attrs["aria-required"] = "true"
+        return attrs
+
+
 def confirmation_given(request) -> bool:
     """Whether the user ticked "I have checked these values" under the form's warnings."""
     return request.method == "POST" and request.POST.get(CONFIRM_FIELD) == "1"
+
 
 STALE_MESSAGE = (
     "Not saved: someone else changed this record while you were editing it. "

@@ -6,6 +6,7 @@ Investigators read de-identified pages only: no form (403).
 
 import datetime
 
+from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -64,6 +65,7 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
 
         saved, stale = call_service(form, call, model=Encounter)
         if saved:
+            messages.success(request, "Follow-up saved." if saved.kind == EncounterKind.FOLLOWUP else "Baseline saved.")
             return redirect(_timeline_url(procedure))
     total, percent, scored = form.running_total()
     context = {
@@ -139,6 +141,7 @@ def _event_page(request, kind: str, *, procedure, event):
 
         saved, stale = call_service(form, call, model=spec["model"])
         if saved:
+            messages.success(request, f"{spec['title'].capitalize()} saved.")
             return redirect(_timeline_url(procedure))
     context = {
         "form": form,

@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
 from core.free_text import FreeTextFormMixin
+from core.web import RequiredMarkedBoundField
 from registry import services
 from registry.choices import Indication, Treatment
 from registry.models import Patient, Procedure, Screw, Site
@@ -32,6 +33,7 @@ class ServiceForm(FreeTextFormMixin, forms.ModelForm):
 
     free_text_fields: tuple[str, ...] = ()
     formula_checked_fields: tuple[str, ...] = ()
+    bound_field_class = RequiredMarkedBoundField
 
     def __init__(self, *args, editing: bool = False, **kwargs):
         kwargs.setdefault("label_suffix", "")

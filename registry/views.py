@@ -86,6 +86,7 @@ def patient_create(request):
             form, lambda: services.patient_create(user=request.user, **form.record_data()), model=Patient
         )
         if patient:
+            messages.success(request, f"Patient {patient.study_id} saved.")
             return redirect("patient_detail", pk=patient.pk)
     return render_form(request, "registry/patient_form.html", {"form": form, "title": "New patient"})
 
@@ -110,6 +111,7 @@ def patient_edit(request, pk: int):
             model=Patient,
         )
         if saved:
+            messages.success(request, f"Patient {patient.study_id} saved.")
             return redirect("patient_detail", pk=patient.pk)
     context = {"form": form, "title": f"Edit patient {patient.study_id}", "patient": patient}
     return render_form(request, "registry/patient_form.html", context, stale)
@@ -165,6 +167,7 @@ def _procedure_form_page(request, *, patient: Patient, procedure: Procedure | No
             extra = []
         saved, stale = call_service(form, call, model=Procedure, extra_differences=extra)
         if saved:
+            messages.success(request, "Procedure saved.")
             return redirect(f"{reverse('patient_detail', args=[patient.pk])}#procedure-{saved.pk}")
     title = f"Edit procedure of {patient.study_id}" if editing else f"New procedure for {patient.study_id}"
     context = {
