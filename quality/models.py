@@ -67,11 +67,14 @@ class DataQuery(models.Model):
             models.Index(fields=["kind", "record"], name="dataquery_record"),
         ]
         constraints = [
-            # A rule never opens a second query on a record while one is not closed.
+            # A rule never opens a second query on a record (and field: visit_missed asks once per
+            # visit of a procedure) while one is not closed; the rules engine inserts ON CONFLICT DO
+            # NOTHING against it. A null field is one value here, not a new one each time.
             models.UniqueConstraint(
-                fields=["rule", "kind", "record"],
+                fields=["rule", "kind", "record", "field"],
                 condition=~Q(status=QueryStatus.CLOSED) & ~Q(rule=MANUAL_RULE),
                 name="dataquery_one_open_per_rule_record",
+                nulls_distinct=False,
             ),
             models.CheckConstraint(
                 condition=(Q(status=QueryStatus.CLOSED) & Q(resolution__isnull=False) & Q(closed_at__isnull=False))
@@ -82,3 +85,27 @@ class DataQuery(models.Model):
 
     def __str__(self):
         return f"{self.rule} on {self.kind} {self.record} ({self.status})"
+
+
+class RuleCheckState(models.Model):
+    """One row: where the rules engine stands (quality.engine), and the coalescing of its runs.
+
+    ``checked_from`` is the time from which audit events have not all been seen by a run yet (the
+    incremental run re-checks the patients of every event created at or after it); ``event_marks``
+    holds, for the last runs, their time and the highest event id then visible in each audit table,
+    so the next run reads only the tail of each table (see quality.engine.changed_patients).
+    ``scheduled_for`` is set while an incremental run waits in the broker.
+    """
+
+    SINGLETON = 1
+
+    requested_at = models.DateTimeField(null=True, blank=True, help_text="Last change of clinical data.")
+    scheduled_for = models.DateTimeField(null=True, blank=True, help_text="ETA of the pending incremental run.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    checked_from = models.DateTimeField(null=True, blank=True)
+    event_marks = models.JSONField(default=list, blank=True)
+    last_full_run_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self):
+        return "Rules engine state"
