@@ -6,6 +6,7 @@ from rest_framework.routers import DefaultRouter
 
 from core.rest import api_not_found
 from outcomes.api import ENCOUNTER_EXPORT_VIEWS, ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
+from quality.api import DataQueryViewSet
 from registry.api import PatientViewSet, ProcedureViewSet, SiteViewSet
 from registry.token_api import TokenView
 
@@ -17,6 +18,7 @@ router.register("procedures", ProcedureViewSet, basename="procedure")
 router.register("encounters", EncounterViewSet, basename="encounter")
 router.register("secondary-procedures", SecondaryProcedureViewSet, basename="secondaryprocedure")
 router.register("complications", ComplicationViewSet, basename="complication")
+router.register("queries", DataQueryViewSet, basename="dataquery")
 
 exports = [
     path(
