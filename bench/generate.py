@@ -92,6 +92,7 @@ def build(n: int, n_sites: int, seed: int) -> dict[str, pd.DataFrame]:
             "sex": rng.choice(["male", "female"], size=n),
             "primary_cancer": rng.choice(CANCERS, size=n, p=CANCER_P),
             "death_date": None,
+            "status": "active",
             "is_demo": False,
             "site_id": rng.integers(1, n_sites + 1, size=n),
         }
