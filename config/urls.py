@@ -1,10 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.views import healthz
+from config.views import favicon, healthz
+
+# The admin's pages are titled like the others ("Users · …" rather than "… | Django site admin").
+admin.site.site_header = "Sacral metastasis registry: administration"
+admin.site.site_title = "Sacral metastasis registry admin"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("api/", include("config.api_urls")),
     path("dashboard/", include("analysis.urls")),

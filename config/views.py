@@ -1,5 +1,6 @@
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponsePermanentRedirect, JsonResponse
+from django.templatetags.static import static
 
 
 def healthz(request):
@@ -10,3 +11,9 @@ def healthz(request):
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "database unavailable"}, status=503)
     return JsonResponse({"status": "ok"})
+
+
+def favicon(request):
+    """/favicon.ico, which browsers ask for on pages that name no icon (the admin's, the API's): the
+    registry's icon rather than a 404 in the console."""
+    return HttpResponsePermanentRedirect(static("img/favicon.ico"))

@@ -73,7 +73,9 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
         "procedure": procedure,
         "patient": procedure.patient,
         "encounter": encounter,
-        "title": "Edit encounter" if editing else "New encounter",
+        "title": f"Edit encounter of {procedure.patient.study_id}"
+        if editing
+        else f"New encounter for {procedure.patient.study_id}",
         "msts_total": total,
         "msts_percent": percent,
         "msts_scored": scored,
@@ -149,7 +151,9 @@ def _event_page(request, kind: str, *, procedure, event):
         "patient": procedure.patient,
         "event": event,
         "history_kind": kind,
-        "title": f"{'Edit' if editing else 'New'} {spec['title']}",
+        "title": f"Edit {spec['title']} of {procedure.patient.study_id}"
+        if editing
+        else f"New {spec['title']} for {procedure.patient.study_id}",
     }
     return render_form(request, "outcomes/event_form.html", context, stale)
 

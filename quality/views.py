@@ -17,7 +17,7 @@ from outcomes.selectors import complications_visible_to, encounters_visible_to, 
 from registry.access_log import phi_access_record
 from registry.choices import Role
 from registry.models import Patient, PhiAccess, Procedure, Screw
-from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
+from registry.permissions import may_see_phi, site_rights, staff_view, user_role
 from registry.selectors import patients_visible_to, procedures_visible_to, resolve_site, sites_visible_to
 from registry.vocabulary import TREATMENT_SHORT_LABELS
 
@@ -138,8 +138,16 @@ HISTORY_KINDS = {
 }
 
 
-@writer_view  # the audit trail holds PHI: clinicians and admins only
+HISTORY_NOT_FOR_ROLE = (
+    "The audit trail is read-only, and it is not available to your role: it holds identified data "
+    "(names of staff, dates and values as entered). Clinicians and registry admins read it."
+)
+
+
+@staff_view
 def record_history(request, kind: str, pk: int):
+    if not may_see_phi(request.user):  # the audit trail holds PHI: clinicians and admins only
+        raise PermissionDenied(HISTORY_NOT_FOR_ROLE)
     if kind not in HISTORY_KINDS:
         raise Http404("No such kind of record.")
     model, visible_to, children = HISTORY_KINDS[kind]

@@ -9,8 +9,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import DurationField, ExpressionWrapper, F, Value
+from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from core.free_text import UNSEARCHABLE_MESSAGE, has_control_characters, without_control_characters
 from core.web import call_service, display_value, render_form
@@ -21,6 +24,18 @@ from registry.models import Patient, Procedure, Screw
 from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
 
 PATIENTS_PER_PAGE = 25
+
+# The patient list's columns that sort (?sort=<key>, ?sort=-<key> for descending), each with the
+# ordering it stands for; the newest patient comes first by default. Ties fall back on the study id.
+PATIENT_SORTS = {
+    "study_id": ("study_id",),
+    "site": ("site__code", "study_id"),
+    "birth_date": ("birth_date", "study_id"),
+    "age": ("age_days", "study_id"),
+    "index_date": ("index_date", "study_id"),
+    "created": ("created_at", "study_id"),
+}
+DEFAULT_PATIENT_SORT = "-created"
 
 
 @login_required
@@ -61,6 +76,8 @@ def patient_list(request):
         treatment=filters["treatment"],
         fracture_status=filters["fracture_status"],
     )
+    sort = _patient_sort(request.GET.get("sort", ""), phi=may_see_phi(user))
+    patients = _sorted_patients(patients, sort)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -73,8 +90,32 @@ def patient_list(request):
             "fracture_statuses": FractureStatus.choices,
             "phi": may_see_phi(user),
             "can_write": site_rights(user, None).write,
+            "sort": sort,
         },
     )
+
+
+def _patient_sort(asked: str, *, phi: bool) -> str:
+    """The list's order: ``asked`` when it names a column the user sees, else newest first."""
+    key = asked.removeprefix("-")
+    shown = {"birth_date", "index_date"} if phi else {"age"}
+    if key in PATIENT_SORTS and (key in shown or key in {"study_id", "site", "created"}):
+        return asked
+    return DEFAULT_PATIENT_SORT
+
+
+def _sorted_patients(patients, sort: str):
+    descending = sort.startswith("-")
+    names = PATIENT_SORTS[sort.removeprefix("-")]
+    if "age_days" in names:  # age at the index procedure (today without one), as the column shows it
+        patients = patients.annotate(
+            age_days=ExpressionWrapper(
+                Coalesce(F("index_date"), Value(timezone.localdate())) - F("birth_date"),
+                output_field=DurationField(),
+            )
+        )
+    first = F(names[0]).desc(nulls_last=True) if descending else F(names[0]).asc(nulls_last=True)
+    return patients.order_by(first, *names[1:])
 
 
 @writer_view

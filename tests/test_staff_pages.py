@@ -151,3 +151,121 @@ def test_an_error_list_has_the_id_the_input_points_at(client, personas, site_a):
     assert described.split() == ["id_mrn_helptext", "id_mrn_error"] or described.split() == ["id_mrn_error"]
     for target in described.split():
         assert f'id="{target}"' in page
+
+
+# --- The patient list's order -------------------------------------------------------------------
+
+
+@pytest.fixture
+def three_patients(site_a, site_b):
+    """Entered in this order: the oldest patient first, the youngest last."""
+    first = PatientFactory(site=site_b, birth_date=datetime.date(1940, 1, 1))
+    second = PatientFactory(site=site_a, birth_date=datetime.date(1980, 1, 1))
+    third = PatientFactory(site=site_a, birth_date=datetime.date(1960, 1, 1))
+    return first, second, third
+
+
+def listed(response) -> list[str]:
+    return [patient.study_id for patient in response.context["page"].object_list]
+
+
+def test_the_patient_list_shows_the_newest_patient_first(client, personas, three_patients):
+    client.force_login(personas["root"])
+
+    response = client.get(reverse("patient_list"))
+
+    first, second, third = three_patients
+    assert listed(response) == [third.study_id, second.study_id, first.study_id]
+    page = response.content.decode()
+    assert re.search(
+        r'<th scope="col" class="sortable nowrap" aria-sort="descending"><a href="\?sort=created">Entered', page
+    )
+
+
+@pytest.mark.parametrize(
+    ("sort", "order"),
+    [
+        ("study_id", (0, 1, 2)),
+        ("-study_id", (2, 1, 0)),
+        ("site", (1, 2, 0)),
+        ("birth_date", (0, 2, 1)),
+        ("-birth_date", (1, 2, 0)),
+        ("created", (0, 1, 2)),
+    ],
+)
+def test_each_column_sorts_the_patient_list(client, personas, three_patients, sort, order):
+    client.force_login(personas["root"])
+
+    response = client.get(reverse("patient_list"), {"sort": sort})
+
+    assert listed(response) == [three_patients[i].study_id for i in order]
+
+
+def test_a_sort_link_keeps_the_filters_and_goes_back_to_the_first_page(client, personas, three_patients):
+    client.force_login(personas["root"])
+
+    page = client.get(reverse("patient_list"), {"site": "SITEA", "sort": "study_id", "page": "1"}).content.decode()
+
+    assert 'aria-sort="ascending"><a href="?site=SITEA&amp;sort=-study_id">Study ID' in page
+    assert '<input type="hidden" name="sort" value="study_id">' in page
+
+
+def test_investigators_sort_by_age_and_never_by_a_date(client, personas, three_patients):
+    client.force_login(personas["ivy"])
+
+    by_age = client.get(reverse("patient_list"), {"sort": "age"})
+    by_birth = client.get(reverse("patient_list"), {"sort": "birth_date"})
+
+    assert listed(by_age) == [three_patients[i].study_id for i in (1, 2, 0)]
+    assert by_birth.context["sort"] == "-created"  # a column they do not see: the default order
+    page = by_age.content.decode()
+    assert "Entered" not in page and "Birth date" not in page
+
+
+# --- Titles, icon, the audit trail's refusal ----------------------------------------------------
+
+
+def test_every_page_of_a_patient_has_a_title_of_its_own(client, personas, procedure):
+    client.force_login(personas["alice"])
+    encounter = EncounterFactory(procedure=procedure)
+    study_id = procedure.patient.study_id
+    pages = {
+        reverse("worklist"): "Follow-up worklist",
+        reverse("patient_list"): "Patients",
+        reverse("patient_create"): "New patient",
+        reverse("patient_detail", args=[procedure.patient_id]): f"Patient {study_id}",
+        reverse("patient_edit", args=[procedure.patient_id]): f"Edit patient {study_id}",
+        reverse("procedure_create", args=[procedure.patient_id]): f"New procedure for {study_id}",
+        reverse("procedure_edit", args=[procedure.pk]): f"Edit procedure of {study_id}",
+        reverse("encounter_create", args=[procedure.pk]): f"New encounter for {study_id}",
+        reverse("encounter_edit", args=[encounter.pk]): f"Edit encounter of {study_id}",
+        reverse("event_create", args=[procedure.pk, "complication"]): f"New complication for {study_id}",
+        reverse("event_create", args=[procedure.pk, "secondary-procedure"]): f"New secondary procedure for {study_id}",
+        reverse("record_history", args=["encounter", encounter.pk]): f"History of encounter {encounter.pk}",
+    }
+
+    titles = {url: title_of(client.get(url).content.decode()) for url in pages}
+
+    assert titles == {url: f"{title} · Sacral metastasis registry" for url, title in pages.items()}
+
+
+def test_pages_link_the_icon_and_favicon_ico_leads_to_it(client, personas):
+    client.force_login(personas["alice"])
+
+    page = client.get(reverse("patient_list")).content.decode()
+    icon = client.get("/favicon.ico")
+
+    assert '<link rel="icon" href="/static/img/favicon.svg" type="image/svg+xml">' in page
+    assert (icon.status_code, icon.url) == (301, "/static/img/favicon.ico")
+    assert client.get("/static/img/favicon.svg").status_code == 200
+
+
+def test_an_investigator_is_told_the_audit_trail_is_not_for_their_role(client, personas, procedure):
+    client.force_login(personas["ivy"])
+
+    response = client.get(reverse("record_history", args=["procedure", procedure.pk]))
+
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "The audit trail is read-only, and it is not available to your role" in page
+    assert "may not change" not in page
