@@ -14,9 +14,17 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 from psycopg import sql
 
+from analysis.completeness import VISITS, window_mask_sql
 from analysis.models import RefreshState, Snapshot
 from analysis.stats import MEASURES, Cohort
-from outcomes.models import Complication, ComplicationKind, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.models import (
+    Complication,
+    ComplicationKind,
+    Encounter,
+    EncounterKind,
+    SecondaryProcedure,
+    VisitNotDone,
+)
 from outcomes.msts import DOMAINS, TOTAL_KEY
 from registry.models import Patient, Procedure
 
@@ -24,6 +32,8 @@ from registry.models import Patient, Procedure
 MEASURE_COLUMNS = {TOTAL_KEY: "msts_total", **{domain.key: domain.field for domain in DOMAINS}}
 CODE_COLUMNS = ("treatment", "fracture_status", "sex", "primary_cancer", "ablation", "narcotic_change")
 VISIT_COLUMNS = ("visit_days", "visit_totals")
+# Follow-up completeness (analysis.completeness): the visits not done of the index procedure, by visit.
+NOT_DONE_COLUMNS = tuple(f"not_done_{key}" for key in VISITS)
 VISITS_READ = "visits_read"
 # Every follow-up of every index procedure costs the refresh about 0.4 s at 100,000 patients, for a
 # mixed model fitted only in strata of at most 500 patients (analysis.cohort_extras): a registry
@@ -55,7 +65,35 @@ _VISITS_CTE = """
         )"""
 
 
-def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
+_COMPLETENESS_CTE = """
+        , win AS (
+            -- Which windows of the schedule hold a follow-up of the index procedure, as bits.
+            SELECT e.procedure_id, bit_or({window_bit}) AS windows
+            FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
+            WHERE e.kind = {followup}
+            GROUP BY e.procedure_id
+        ), nd AS (
+            SELECT n.procedure_id, {not_done_columns}
+            FROM {visit_not_done} n JOIN idx i ON i.id = n.procedure_id
+            GROUP BY n.procedure_id
+        )"""
+
+
+def _completeness_cte() -> sql.Composed:
+    not_done = [
+        sql.SQL("max(n.reason) FILTER (WHERE n.visit = {}) AS {}").format(sql.Literal(key), sql.Identifier(name))
+        for key, name in zip(VISITS, NOT_DONE_COLUMNS, strict=True)
+    ]
+    return sql.SQL(_COMPLETENESS_CTE).format(
+        window_bit=sql.SQL(window_mask_sql("(e.date - i.date)")),
+        encounter=sql.Identifier(Encounter._meta.db_table),
+        followup=sql.Literal(EncounterKind.FOLLOWUP.value),
+        visit_not_done=sql.Identifier(VisitNotDone._meta.db_table),
+        not_done_columns=sql.SQL(", ").join(not_done),
+    )
+
+
+def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = None) -> sql.Composed:
     """One row per patient with the index procedure, its baseline and its final follow-up.
 
     The index procedure is the patient's first by (date, id); the final follow-up is the
@@ -66,7 +104,14 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
     index procedure with a complete MSTS total, in (date, id) order, as space-separated days
     from the index procedure and totals (for the trajectory's mixed model): numbers only. Without
     ``with_visits`` both are NULL and ``visits_read`` is 0.
+
+    For the follow-up completeness (analysis.completeness), as of ``today`` (default: the local
+    date): ``today_days`` (days from the index procedure to today), the patient's ``status`` and
+    ``status_days``, ``followup_windows`` (a bit per window of the schedule that holds a follow-up),
+    the reason of each visit not done (``not_done_<visit>``) and ``signed_off`` (1 when the index
+    procedure is signed off). Days only, no dates.
     """
+    today = today or timezone.localdate()
     pre = [
         sql.SQL("b.{} AS {}").format(sql.Identifier(col), sql.Identifier(f"pre_{m}"))
         for m, col in MEASURE_COLUMNS.items()
@@ -86,13 +131,13 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
         """
         WITH idx AS (
             SELECT DISTINCT ON (patient_id) id, patient_id, date, treatment, fracture_status, ablation,
-                   prior_local_radiation
+                   prior_local_radiation, signed_off_at
             FROM {procedure} ORDER BY patient_id, date, id
         ), fin AS (
             SELECT DISTINCT ON (procedure_id) procedure_id, date, narcotic_change, {measure_columns}
             FROM {encounter} WHERE kind = {followup}
             ORDER BY procedure_id, date DESC, id DESC
-        ){visits_cte}
+        ){visits_cte}{completeness_cte}
         , sec AS (
             SELECT procedure_id, count(*) AS n, min(date) AS first, max(date) AS last_date
             FROM {secondary} GROUP BY procedure_id
@@ -112,6 +157,9 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
                p.death_date - idx.date AS death_days,
                GREATEST(idx.date, f.date, sec.last_date, c.last_date) - idx.date AS last_alive_days,
                {complication_columns},
+               {today} - idx.date AS today_days, p.status, p.status_date - idx.date AS status_days,
+               COALESCE(win.windows, 0) AS followup_windows, {not_done_columns},
+               (idx.signed_off_at IS NOT NULL)::int AS signed_off,
                {visits_columns}
         FROM {patient} p
         LEFT JOIN idx ON idx.patient_id = p.id
@@ -120,6 +168,8 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
         {visits_join}
         LEFT JOIN sec ON sec.procedure_id = idx.id
         LEFT JOIN c ON c.procedure_id = idx.id
+        LEFT JOIN win ON win.procedure_id = idx.id
+        LEFT JOIN nd ON nd.procedure_id = idx.id
         ORDER BY p.id
         """
     ).format(
@@ -133,6 +183,9 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
             if with_visits
             else "NULL::text AS visit_days, NULL::text AS visit_totals, 0 AS visits_read"
         ),
+        completeness_cte=_completeness_cte(),
+        today=sql.SQL("{}::date").format(sql.Literal(today.isoformat())),
+        not_done_columns=sql.SQL(", ").join(sql.SQL("nd.{}").format(sql.Identifier(n)) for n in NOT_DONE_COLUMNS),
         visits_join=sql.SQL("LEFT JOIN vis ON vis.procedure_id = idx.id" if with_visits else ""),
         procedure=sql.Identifier(Procedure._meta.db_table),
         encounter=sql.Identifier(Encounter._meta.db_table),
@@ -150,7 +203,7 @@ def _cohort_query(*, with_visits: bool = True) -> sql.Composed:
     )
 
 
-def cohort_csv() -> bytes:
+def cohort_csv(*, today: datetime.date | None = None) -> bytes:
     """The cohort query's rows as CSV with a header, streamed by COPY (the fastest way out of PostgreSQL).
 
     The visits of the trajectory are read only for a registry of at most VISITS_MAX_PATIENTS patients.
@@ -158,7 +211,9 @@ def cohort_csv() -> bytes:
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(Patient._meta.db_table)))
         with_visits = cursor.fetchone()[0] <= VISITS_MAX_PATIENTS
-        query = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(_cohort_query(with_visits=with_visits))
+        query = sql.SQL("COPY ({}) TO STDOUT (FORMAT csv, HEADER)").format(
+            _cohort_query(with_visits=with_visits, today=today)
+        )
         # The planner overestimates the joins' rows and would spend seconds JIT-compiling the query.
         cursor.execute("SET LOCAL jit = off")
         # Lets the sorts of a large registry (final follow-ups, patient order) stay in memory.
@@ -208,18 +263,21 @@ def cohort_from_csv(data: bytes) -> Cohort:
     """Parses cohort_csv() into a Cohort: codes as str arrays ('' if missing), numbers as floats (NaN)."""
     frame = pd.read_csv(
         io.BytesIO(data),
-        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS, str),
+        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS + NOT_DONE_COLUMNS + ("status",), str),
         keep_default_na=False,
         na_values=[""],
     )
     columns = {}
-    for name in CODE_COLUMNS:
+    for name in (*CODE_COLUMNS, "status", *NOT_DONE_COLUMNS):
         columns[name] = frame[name].fillna("").to_numpy(dtype=str)
+    columns["followup_windows"] = frame["followup_windows"].to_numpy(dtype=np.int64)
+    columns["signed_off"] = frame["signed_off"].to_numpy(dtype=bool)
     columns[VISITS_READ] = frame[VISITS_READ].to_numpy(dtype=bool)
     for name in ("site_id", "secondary_count", "has_baseline"):
         columns[name] = frame[name].to_numpy(dtype=np.int64)
     columns["prior_local_radiation"] = frame["prior_local_radiation"].to_numpy(dtype=bool)
     numeric = ["age", "index_month", "followup_days", "secondary_first_days", "death_days", "last_alive_days"]
+    numeric += ["today_days", "status_days"]
     numeric += [f"{when}_{measure}" for when in ("pre", "post") for measure in MEASURES]
     for name in numeric:
         columns[name] = frame[name].to_numpy(dtype=float)
@@ -235,9 +293,10 @@ def cohort_from_csv(data: bytes) -> Cohort:
     return Cohort(columns, COMPLICATION_KINDS)
 
 
-def cohort_fetch() -> Cohort:
-    """The whole registry as a Cohort, one row per patient in id order (one query)."""
-    return cohort_from_csv(cohort_csv())
+def cohort_fetch(*, today: datetime.date | None = None) -> Cohort:
+    """The whole registry as a Cohort, one row per patient in id order (one query), its follow-up
+    completeness as of ``today`` (default: the local date)."""
+    return cohort_from_csv(cohort_csv(today=today))
 
 
 def cohort_fingerprint(cohort: Cohort) -> str:

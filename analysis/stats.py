@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
+from analysis.completeness import completeness_add
 from analysis.curves import add_curves
 from analysis.survival import competing_status, incidence_by_treatment, survival_by_treatment
 from outcomes.msts import DOMAIN_KEYS as DOMAINS
@@ -417,4 +418,5 @@ def cohort_document(cohort: Cohort, *, computed_at: str) -> dict:
         "enrolment": enrolment_by_month(treated),
         **survival_keys(treated),
     }
-    return cohort_extras_add(document, treated)
+    cohort_extras_add(document, treated)
+    return completeness_add(document, treated, STRATA, TREATMENTS)
