@@ -64,6 +64,7 @@ class IdleSessionMiddleware:
     TOUCH_EVERY_SECONDS = 60
     BACKGROUND_HEADER = "X-Background"
     ENDED_KEY = "idle_signed_out"
+    SIGNED_IN_COOKIE = "registry_signed_in"
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -81,7 +82,36 @@ class IdleSessionMiddleware:
             session.pop(self.ENDED_KEY, None)
             if touched is None or (not self.background(request) and now - touched >= self.TOUCH_EVERY_SECONDS):
                 session["_touched"] = now
-        return self.get_response(request)
+        return self.mark_signed_in(request, self.get_response(request))
+
+    @classmethod
+    def mark_signed_in(cls, request, response):
+        """Keeps a cookie (no data: "1") while a person is signed in, removed when they log out.
+
+        A session left overnight is gone from the store by morning, and with it the flag above:
+        the cookie still there, without a session, tells the login page why it is shown (an ended
+        session, not a log out)."""
+        user = getattr(request, "user", None)
+        signed_in = user is not None and user.is_authenticated
+        had = cls.SIGNED_IN_COOKIE in request.COOKIES
+        if signed_in and not had:
+            response.set_cookie(
+                cls.SIGNED_IN_COOKIE,
+                "1",
+                max_age=30 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=settings.SESSION_COOKIE_SECURE,
+            )
+        elif had and not signed_in and request.path == cls.logout_path():
+            response.delete_cookie(cls.SIGNED_IN_COOKIE, samesite="Lax")
+        return response
+
+    @staticmethod
+    def logout_path() -> str:
+        from django.urls import reverse
+
+        return reverse("logout")
 
     @classmethod
     def background(cls, request) -> bool:

@@ -28,14 +28,18 @@ class EncounterAdmin(ServiceModelAdmin):
     list_select_related = ["procedure__patient"]
     date_hierarchy = "date"
 
+    # The admin has no "are you sure?" step: it accepts what the pages ask to confirm, as the API does.
     def service_create(self, request, fields):
-        return services.encounter_record(user=request.user, **fields)
+        return services.encounter_record(user=request.user, **fields, confirm=True)
 
     def service_update(self, request, obj, data, *, expected_version, reason):
         data.pop("procedure", None)
         return services.encounter_update(
-            user=request.user, encounter=obj, data=data, expected_version=expected_version, reason=reason
+            user=request.user, encounter=obj, data=data, expected_version=expected_version, reason=reason, confirm=True
         )
+
+    def service_delete(self, request, obj, *, reason=""):
+        services.encounter_delete(user=request.user, encounter=obj, reason=reason)
 
 
 class AfterIndexEventAdminForm(forms.ModelForm):
@@ -64,6 +68,9 @@ class SecondaryProcedureAdmin(ServiceModelAdmin):
             user=request.user, secondary_procedure=obj, data=data, expected_version=expected_version, reason=reason
         )
 
+    def service_delete(self, request, obj, *, reason=""):
+        services.secondary_procedure_delete(user=request.user, secondary_procedure=obj, reason=reason)
+
 
 @admin.register(Complication)
 class ComplicationAdmin(ServiceModelAdmin):
@@ -83,3 +90,6 @@ class ComplicationAdmin(ServiceModelAdmin):
         return services.complication_update(
             user=request.user, complication=obj, data=data, expected_version=expected_version, reason=reason
         )
+
+    def service_delete(self, request, obj, *, reason=""):
+        services.complication_delete(user=request.user, complication=obj, reason=reason)

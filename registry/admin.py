@@ -3,23 +3,34 @@ admin obeys the same rules and leaves the same audit trail as the web forms and 
 
 from django import forms
 from django.contrib import admin
-from django.contrib.messages import ERROR
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.contrib.admin.utils import unquote
+from django.contrib.messages import ERROR, SUCCESS
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.db.models import Q
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
 
 from core.writes import REASON_MAX_LENGTH, StaleEditError
-from registry import services
+from registry import (
+    admin_users,  # noqa: F401  (staff accounts: role and sites on one screen)
+    services,
+)
 from registry.models import ApiToken, Patient, PhiAccess, Procedure, Screw, Site, StaffProfile
 
 # The fields a clinical record's change form adds to the record's own: the version the form was
 # loaded at (optimistic locking, as in the web forms) and the reason for the change (audit trail).
 EDITED_VERSION = "edited_version"
 CHANGE_REASON = "change_reason"
-NO_ADMIN_DELETE = (
-    "Clinical records are not deleted in the admin: delete them with a reason through the API "
-    "(DELETE with ?change_reason=), which keeps the reason in the audit trail."
-)
+
+
+class DeleteReasonForm(forms.Form):
+    change_reason = forms.CharField(
+        label="Reason for retracting",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Why the record is removed, e.g. 'entered in error: duplicate of SAC-00012' (kept in the audit).",
+        widget=forms.TextInput(attrs={"size": 80}),
+    )
 
 
 def add_rule_errors(form: forms.ModelForm, errors: dict) -> None:
@@ -59,8 +70,8 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     ``service_create`` returns the new object; ``service_update`` and ``service_delete``
     act on an existing one. A clinical record (``clinical = True``) is changed with the version
-    the form was loaded at and a reason, given to the service; it is never deleted here (the
-    admin's delete would skip the reason and cascade through the patient's records).
+    the form was loaded at and a reason, given to the service; it is deleted (retracted) one at a
+    time, on a page that lists what goes with it and asks for the reason; never in bulk.
     """
 
     clinical = True
@@ -72,7 +83,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
         """``change`` holds, for a clinical record, ``expected_version`` and ``reason``."""
         raise NotImplementedError
 
-    def service_delete(self, request, obj):
+    def service_delete(self, request, obj, *, reason: str = ""):
         raise NotImplementedError
 
     # --- change form: version and reason -----------------------------------------------------
@@ -102,16 +113,43 @@ class ServiceModelAdmin(admin.ModelAdmin):
     def change_arguments(form) -> dict:
         return {"expected_version": form.cleaned_data[EDITED_VERSION], "reason": form.cleaned_data[CHANGE_REASON]}
 
-    # --- deletion ------------------------------------------------------------------------
+    # --- deletion: one record at a time, with a reason ---------------------------------------
 
-    def has_delete_permission(self, request, obj=None):
-        return False if self.clinical else super().has_delete_permission(request, obj)
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.clinical:
+            # A bulk delete would skip the reason and each record's confirmation.
+            actions.pop("delete_selected", None)
+        return actions
 
     def delete_view(self, request, object_id, extra_context=None):
         if not self.clinical:
             return super().delete_view(request, object_id, extra_context)
-        self.message_user(request, NO_ADMIN_DELETE, ERROR)
-        return redirect(f"{request.path.removesuffix('/delete/')}/change/")
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        form = DeleteReasonForm(request.POST if request.method == "POST" else None)
+        if form.is_valid():
+            try:
+                self.service_delete(request, obj, reason=form.cleaned_data[CHANGE_REASON])
+            except ValidationError as error:
+                add_rule_errors(form, error.message_dict)
+            else:
+                self.message_user(request, f"{self.opts.verbose_name.capitalize()} {obj} retracted.", SUCCESS)
+                return redirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        deleted_objects, model_count, _perms, _protected = self.get_deleted_objects([obj], request)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Retract {self.opts.verbose_name} {obj}",
+            "object": obj,
+            "opts": self.opts,
+            "form": form,
+            "deleted_objects": deleted_objects,
+            "model_count": dict(model_count).items(),
+        }
+        return TemplateResponse(request, "admin/delete_with_reason.html", context)
 
     def save_model(self, request, obj, form, change):
         data = {
@@ -199,8 +237,16 @@ class PatientAdmin(ServiceModelAdmin):
 
     def service_update(self, request, obj, data, *, expected_version, reason):
         return services.patient_update(
-            user=request.user, patient=obj, data=data, expected_version=expected_version, reason=reason
+            user=request.user,
+            patient=obj,
+            data=data,
+            expected_version=expected_version,
+            reason=reason,
+            confirm=True,  # the admin accepts what the pages ask to confirm, as the API does
         )
+
+    def service_delete(self, request, obj, *, reason=""):
+        services.patient_delete(user=request.user, patient=obj, reason=reason)
 
 
 class ScrewFormSet(forms.BaseInlineFormSet):
@@ -242,6 +288,9 @@ class ProcedureAdmin(ServiceModelAdmin):
     def save_model(self, request, obj, form, change):
         pass  # saved with its screws in save_related
 
+    def service_delete(self, request, obj, *, reason=""):
+        services.procedure_delete(user=request.user, procedure=obj, reason=reason)
+
     def save_related(self, request, form, formsets, change):
         screw_formset = next(fs for fs in formsets if isinstance(fs, ScrewFormSet))
         screws = screw_formset.screw_dicts()
@@ -254,11 +303,12 @@ class ProcedureAdmin(ServiceModelAdmin):
                 procedure=form.instance,
                 data=fields,
                 screws=screws,
+                confirm=True,  # the admin lists the screws it keeps; it accepts, as the API does
                 **self.change_arguments(form),
             )
         else:
             saved = services.procedure_create(
-                user=request.user, patient=form.cleaned_data["patient"], screws=screws, **fields
+                user=request.user, patient=form.cleaned_data["patient"], screws=screws, confirm=True, **fields
             )
         form.instance.pk = saved.pk
         form.instance.version = saved.version

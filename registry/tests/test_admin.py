@@ -272,7 +272,7 @@ def test_every_clinical_change_form_carries_the_version_and_a_reason(admin_clien
         "outcomes/complication",
     ],
 )
-def test_the_admin_does_not_delete_clinical_records(admin_client, site_a, path):
+def test_the_admin_retracts_a_clinical_record_one_at_a_time_and_only_with_a_reason(admin_client, site_a, path):
     encounter = EncounterFactory(procedure__patient__site=site_a)
     procedure = encounter.procedure
     secondary = outcome_services.secondary_procedure_create(
@@ -290,24 +290,44 @@ def test_the_admin_does_not_delete_clinical_records(admin_client, site_a, path):
     }[path]
     model = type(record)
 
-    confirm = admin_client.post(f"/admin/{path}/{record.pk}/delete/", {"post": "yes"})
+    page = admin_client.get(f"/admin/{path}/{record.pk}/delete/")
+    without_reason = admin_client.post(f"/admin/{path}/{record.pk}/delete/", {"post": "yes", "change_reason": " "})
     bulk = admin_client.post(
         f"/admin/{path}/", {"action": "delete_selected", "_selected_action": [record.pk], "post": "yes"}
     )
     changelist = admin_client.get(f"/admin/{path}/")
 
-    assert confirm.status_code == 302
-    assert confirm["Location"] == f"/admin/{path}/{record.pk}/change/"
-    messages = [str(m) for m in get_messages(confirm.wsgi_request)]
-    assert messages == [
-        "Clinical records are not deleted in the admin: delete them with a reason through the API "
-        "(DELETE with ?change_reason=), which keeps the reason in the audit trail."
-    ]
+    assert page.status_code == 200
+    assert 'name="change_reason"' in page.content.decode()
+    assert without_reason.status_code == 200
+    assert without_reason.context["form"].errors == {"change_reason": ["This field is required."]}
     assert "delete_selected" not in changelist.context["cl"].model_admin.get_actions(changelist.wsgi_request)
     assert bulk.status_code in (200, 302)
     assert model.objects.filter(pk=record.pk).exists()
     assert Patient.objects.count() == 1
     assert (Encounter.objects.count(), SecondaryProcedure.objects.count(), Complication.objects.count()) == (1, 1, 1)
+
+    retracted = admin_client.post(
+        f"/admin/{path}/{record.pk}/delete/", {"post": "yes", "change_reason": "Entered in error: duplicate"}
+    )
+
+    assert retracted.status_code == 302
+    assert retracted["Location"] == f"/admin/{path}/"
+    assert not model.objects.filter(pk=record.pk).exists()
+    event = model.pgh_event_model.objects.get(pgh_obj_id=record.pk, pgh_label="delete")
+    assert event.pgh_context.metadata["reason"] == "Entered in error: duplicate"
+
+
+def test_the_admin_retract_page_lists_what_goes_with_a_patient(admin_client, site_a):
+    encounter = EncounterFactory(procedure__patient__site=site_a)
+    patient = encounter.procedure.patient
+
+    page = admin_client.get(f"/admin/registry/patient/{patient.pk}/delete/")
+
+    text = page.content.decode()
+    assert page.status_code == 200
+    assert "Procedures: 1" in text
+    assert "Encounters: 1" in text
 
 
 def test_a_change_slipping_in_after_the_form_check_is_refused(admin_client, site_a, personas, monkeypatch):
