@@ -9,6 +9,7 @@ A value that cannot be understood stops the start with ImproperlyConfigured.
 
 import datetime
 import os
+import zoneinfo
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -280,7 +281,15 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Locale and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# The sites' own time zone: pages show audit, entry and retraction times in it (stored in UTC).
+# The default is the zone of the study's centre; a deployment elsewhere sets its own.
+TIME_ZONE = os.environ.get("TIME_ZONE", "America/Chicago")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone name such as Europe/Berlin or America/Chicago; got {TIME_ZONE!r}."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 

@@ -2,15 +2,22 @@
 screen readers, error lists the inputs point at, distinct titles, the patient list's order."""
 
 import datetime
+import os
 import re
+import subprocess
+import sys
+import zoneinfo
+from pathlib import Path
 
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db
+ROOT = Path(__file__).resolve().parent.parent
 
 NEW_PATIENT = {
     "mrn": "A-1001",
@@ -269,3 +276,56 @@ def test_an_investigator_is_told_the_audit_trail_is_not_for_their_role(client, p
     assert response.status_code == 403
     assert "The audit trail is read-only, and it is not available to your role" in page
     assert "may not change" not in page
+
+
+# --- The timeline: indications, times in the sites' time zone ----------------------------------
+
+
+def test_the_timeline_shows_each_procedure_s_indications(client, personas, site_a):
+    patient = PatientFactory(site=site_a)
+    ProcedureFactory(patient=patient, indications=["mechanical_pain", "destructive_lesion"])
+    ProcedureFactory(patient=patient, date=datetime.date(2023, 9, 1), indications=[])
+    client.force_login(personas["ivy"])  # coded values, not free text: investigators see them too
+
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+
+    assert "<dt>Indications</dt><dd>Large destructive lesion, Mechanical pain limiting ambulation</dd>" in page
+    assert "<dt>Indications</dt><dd>—</dd>" in page
+
+
+@pytest.mark.parametrize("zone", ["America/Chicago", "Europe/Berlin"])
+def test_entry_and_audit_times_are_shown_in_the_sites_time_zone(client, personas, site_a, settings, zone):
+    settings.TIME_ZONE = zone
+    patient = PatientFactory(site=site_a)
+    client.force_login(personas["alice"])
+
+    timeline = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    history = client.get(reverse("record_history", args=["patient", patient.pk])).content.decode()
+
+    local = timezone.localtime(patient.created_at, zoneinfo.ZoneInfo(zone))
+    assert local.utcoffset() != datetime.timedelta(0)
+    assert f'<dt>Entered</dt><dd><time datetime="{local.isoformat()}">{local:%Y-%m-%d %H:%M %Z}</time>' in timeline
+    assert f"{local:%Y-%m-%d %H:%M}" in history and f" {local:%Z}</td>" in history
+    assert "UTC" not in history
+
+
+def test_investigators_see_no_entry_time(client, personas, site_a):
+    patient = PatientFactory(site=site_a)
+    client.force_login(personas["ivy"])
+
+    page = client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+
+    assert "Entered" not in page and "Last changed" not in page
+
+
+def test_the_sites_time_zone_is_set_and_a_wrong_one_stops_the_start():
+    from django.conf import settings
+
+    assert settings.USE_TZ is True
+    assert settings.TIME_ZONE != "UTC"
+    env = {**os.environ, "TIME_ZONE": "Mars/Olympus_Mons"}
+    process = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert process.returncode != 0
+    assert "TIME_ZONE must be an IANA time zone name" in process.stderr

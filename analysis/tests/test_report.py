@@ -4,6 +4,7 @@ import datetime
 import re
 
 import pytest
+from django.utils import timezone
 
 from analysis.dashboard import Table, dashboard_tables
 from analysis.models import Snapshot
@@ -108,7 +109,7 @@ def test_a_site_scope_reports_that_sites_snapshot(client, personas, snapshot, si
     assert "SITEB · Site B hospital" in page
     assert "<dt>Patients</dt><dd>2</dd>" in page
     assert f'<dd class="fingerprint">{stored.fingerprint}</dd>' in page
-    assert f"{stored.computed_at:%Y-%m-%d %H:%M:%S} UTC" in page
+    assert f"{timezone.localtime(stored.computed_at):%Y-%m-%d %H:%M:%S %Z}" in page  # the sites' time zone
     assert 'href="/dashboard/?site=SITEB">Back to the dashboard' in page
 
 

@@ -7,6 +7,7 @@ from django import template
 from django.conf import settings
 from django.utils import timezone
 
+from registry.choices import Indication
 from registry.vocabulary import TREATMENT_SHORT_LABELS, age_label
 
 register = template.Library()
@@ -35,6 +36,13 @@ def deidentified_age(patient, index_date: datetime.date | None = None) -> str:
 def treatment_short(code: str | None) -> str:
     """The short name of a treatment code ("PSFS", "Sacroplasty"), as the tables show it; "—" without one."""
     return TREATMENT_SHORT_LABELS.get(code or "", "—")
+
+
+@register.filter
+def indication_labels(procedure) -> str:
+    """A procedure's indications as the form words them, in the form's order; "—" without any."""
+    chosen = set(procedure.indications or [])
+    return ", ".join(str(label) for value, label in Indication.choices if value in chosen) or "—"
 
 
 @register.filter
