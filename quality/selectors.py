@@ -128,11 +128,21 @@ def open_queries_by_record(user, patient: Patient) -> dict[tuple[str, int], list
 
 
 def open_query_counts_by_site(user, *, site: Site | None = None) -> list[dict]:
-    """For the worklist: each visible site (or ``site``) with queries not closed,
-    ``{"site": Site, "open": n, "answered": n}``, by site code."""
+    """For the worklist: each visible site (or ``site``) with queries not closed, by code, in one query:
+    ``{"code": code, "name": name, "open": n, "answered": n}``."""
     queries = queries_visible_to(user).filter(status__in=NOT_CLOSED)
     if site is not None:
         queries = queries.filter(site=site)
-    counts = {row["site"]: row for row in counts_by_site(queries)}
-    sites = Site.objects.filter(code__in=counts).order_by("code")
-    return [{"site": s, "open": counts[s.code]["open"], "answered": counts[s.code]["answered"]} for s in sites]
+    rows = (
+        queries.order_by()
+        .values("site__code", "site__name")
+        .annotate(
+            open=Count("id", filter=Q(status=QueryStatus.OPEN)),
+            answered=Count("id", filter=Q(status=QueryStatus.ANSWERED)),
+        )
+        .order_by("site__code")
+    )
+    return [
+        {"code": row["site__code"], "name": row["site__name"], "open": row["open"], "answered": row["answered"]}
+        for row in rows
+    ]

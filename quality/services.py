@@ -17,7 +17,7 @@ from django.utils import timezone
 from core.free_text import has_control_characters
 from core.writes import audit_context, lock_for_update, save, validate
 from quality.models import MANUAL_RULE, DataQuery, QueryKind, QueryStatus, Resolution
-from quality.selectors import KINDS, record_fields
+from quality.selectors import KINDS, queries_visible_to, record_fields
 from registry.permissions import is_admin, site_rights
 
 ANSWER_MAX_LENGTH = 2000
@@ -180,9 +180,8 @@ def bulk_close(*, user, ids: Iterable[int], resolution: str) -> list[DataQuery]:
     ids = list(ids)
     if not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationError({"ids": [CHOOSE_QUERIES]})
-    queries = list(
-        DataQuery.objects.select_for_update().filter(pk__in=ids).exclude(status=QueryStatus.CLOSED).order_by("id")
-    )
+    scope = DataQuery.objects.all() if user is None else queries_visible_to(user)
+    queries = list(scope.select_for_update().filter(pk__in=ids).exclude(status=QueryStatus.CLOSED).order_by("id"))
     with audit_context(user=user, action="query_bulk_close", reason=f"Closed: {resolution}"):
         for query in queries:
             _close(query, user=user, resolution=resolution)

@@ -14,6 +14,8 @@ from outcomes import schedule, selectors
 from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
 from outcomes.msts import MSTS_MAX
 from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
+from quality import selectors as query_selectors
+from quality.query_views import attach_queries
 from registry.access_log import phi_access_record
 from registry.choices import Role
 from registry.models import Patient, PhiAccess, Procedure, Screw
@@ -34,6 +36,7 @@ def worklist(request):
     site = resolve_site(request.user, request.GET.get("site", "").strip() or None)
     today = timezone.localdate()
     rows = selectors.worklist_for(request.user, today=today, site=site)
+    query_counts = query_selectors.open_query_counts_by_site(request.user, site=site)
     return render(
         request,
         "quality/worklist.html",
@@ -43,6 +46,7 @@ def worklist(request):
             "chosen_site": site,
             "today": today,
             "phi": may_see_phi(request.user),
+            "query_counts": query_counts,
             "schedule": schedule.SCHEDULE,
             "overdue": schedule.OVERDUE,
         },
@@ -123,6 +127,8 @@ def patient_detail(request, pk: int):
             "can_write": site_rights(request.user, patient.site).write,
             "index_date": entries[0].procedure.date if entries else None,
             "msts_chart": _msts_chart(entries),
+            # Each record's data queries that are not closed, beside it (none for investigators).
+            "patient_queries": attach_queries(request.user, patient, timeline),
         },
     )
 

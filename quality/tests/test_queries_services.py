@@ -236,11 +236,14 @@ def test_the_list_filters_by_age_rule_status_and_counts_by_site_and_rule(persona
         {"rule": "mme_unusual", "open": 1, "answered": 1, "closed": 0, "total": 2},
         {"rule": "msts_incomplete", "open": 1, "answered": 0, "closed": 0, "total": 1},
     ]
+    site_a_counts = {"code": "SITEA", "name": "Site A hospital", "open": 2, "answered": 0}
     assert selectors.open_query_counts_by_site(root) == [
-        {"site": site_a, "open": 2, "answered": 0},
-        {"site": site_b, "open": 0, "answered": 1},
+        site_a_counts,
+        {"code": "SITEB", "name": "Site B hospital", "open": 0, "answered": 1},
     ]
-    assert selectors.open_query_counts_by_site(personas["alice"]) == [{"site": site_a, "open": 2, "answered": 0}]
+    assert selectors.open_query_counts_by_site(personas["alice"]) == [site_a_counts]
+    assert selectors.open_query_counts_by_site(root, site=site_a) == [site_a_counts]
+    assert selectors.open_query_counts_by_site(personas["ivy"]) == []
 
 
 def test_a_patients_queries_come_by_record(personas, encounter_a, query_a):
