@@ -6,7 +6,7 @@ query on. Every write is a call of ``quality.services``; investigators get 403 o
 
 from django.http import Http404
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
 from rest_framework import exceptions, serializers
 from rest_framework.decorators import action
 from rest_framework.permissions import BasePermission
@@ -144,6 +144,18 @@ WHO_SEES = (
 )
 
 
+@extend_schema_view(
+    list=extend_schema(description="The queries of your sites, newest first. " + WHO_SEES),
+    retrieve=extend_schema(description=WHO_SEES),
+    create=extend_schema(
+        description="Raises a person's question (rule `manual`, status `open`) about one record of your sites: "
+        "its patient and site are the record's. A record you may not see is a 404. `field` names a field of the "
+        'record, or is null. Fields outside the request schema are refused (400 `{field: ["Unknown field."]}`), '
+        "and a read-only field of the representation (`status`, `rule`...) is a 400 `This field is read-only.`. "
+        + WHO_SEES,
+        responses={201: DataQuerySerializer, 400: FIELD_ERRORS, **ONE},
+    ),
+)
 @resource_schema(
     "data queries",
     write=DataQueryCreateSerializer,

@@ -38,6 +38,8 @@ _EDIT_URLS = {
     QueryKind.SECONDARY_PROCEDURE: ("event_edit", ("secondary-procedure",)),
     QueryKind.COMPLICATION: ("event_edit", ("complication",)),
 }
+# The rules whose fix is a visit to record on the procedure, and its kind (rule codes of quality.rules).
+_RECORD_A_VISIT = {"baseline_missing": "baseline", "visit_missed": "followup"}
 # The timeline's item types and the query kinds of their records.
 _TIMELINE_KINDS = {
     "encounter": QueryKind.ENCOUNTER,
@@ -60,7 +62,10 @@ def query_view(view):
 
 
 def fix_url(query: DataQuery) -> str:
-    """The edit form of the query's record, at the field in question when it names one."""
+    """Where the query is fixed: a missing visit is recorded on its procedure (a baseline, a
+    follow-up); any other query is fixed in the edit form of its record, at the field in question."""
+    if query.kind == QueryKind.PROCEDURE and query.rule in _RECORD_A_VISIT:
+        return f"{reverse('encounter_create', args=[query.record])}?kind={_RECORD_A_VISIT[query.rule]}"
     name, args = _EDIT_URLS[query.kind]
     url = reverse(name, args=[*args, query.record])
     return f"{url}#field-{query.field}" if query.field else url

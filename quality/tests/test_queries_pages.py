@@ -250,3 +250,22 @@ def test_the_worklist_counts_open_queries_per_site(client, personas, site_a, que
     assert f'href="{reverse("query_list")}?site=SITEA&amp;status=open">1 open query</a>' in page
     assert f'href="{reverse("query_list")}?site=SITEA&amp;status=answered">1 answered</a>' in page
     assert "SITEB" not in page
+
+
+def test_a_missing_visit_is_fixed_by_recording_it(client, personas, encounter_a):
+    procedure = encounter_a.procedure
+    baseline = make_query(procedure, kind="procedure", rule="baseline_missing", field=None)
+    missed = make_query(procedure, kind="procedure", rule="visit_missed", field="week2")
+    other = make_query(procedure, kind="procedure", rule="manual", field="cement_volume_ml")
+
+    page = as_user(client, personas["alice"]).get(reverse("query_list")).content.decode()
+
+    create = reverse("encounter_create", args=[procedure.pk])
+    assert f'<a href="{create}?kind=baseline">Fix</a>' in page
+    assert f'<a href="{create}?kind=followup">Fix</a>' in page
+    assert f'<a href="{reverse("procedure_edit", args=[procedure.pk])}#field-cement_volume_ml">Fix</a>' in page
+    assert [q.pk for q in as_user(client, personas["alice"]).get(reverse("query_list")).context["page"]] == [
+        baseline.pk,
+        missed.pk,
+        other.pk,
+    ]
