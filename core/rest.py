@@ -83,8 +83,20 @@ class Boolean(serializers.BooleanField):
 class Decimal1(serializers.DecimalField):
     """A non-negative decimal with one decimal place, sent as a JSON string ("7.3") or number (7.3)."""
 
+    default_error_messages = {
+        "empty": "A number is required, not an empty string.",
+        "empty_nullable": "A number is required (null when the value is unknown), not an empty string.",
+    }
+
     def __init__(self, *, max_digits: int, **kwargs):
         super().__init__(max_digits=max_digits, decimal_places=1, **kwargs)
+
+    def validate_empty_values(self, data):
+        # DRF reads "" (or blanks) as null for a nullable decimal; JSON says null for an unknown value,
+        # and the contract names no field where an empty string means "unknown".
+        if isinstance(data, str) and not data.strip():
+            self.fail("empty_nullable" if self.allow_null else "empty")
+        return super().validate_empty_values(data)
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, str | int | float):

@@ -27,6 +27,7 @@ from registry.choices import (
     Treatment,
 )
 from registry.mrn import normalise_mrn
+from registry.plausibility import procedure_age_errors
 from registry.vocabulary import age_years
 
 # Plausibility limits (contract: "Plausibility limits"): hard ones, refused everywhere.
@@ -272,10 +273,18 @@ class Procedure(VersionedModel):
         return f"{self.patient} {self.get_treatment_display()} {self.date}"
 
     def clean(self):
+        repeated = sorted({code for code in self.indications or [] if self.indications.count(code) > 1})
+        if repeated:
+            raise ValidationError({"indications": f"Each indication is given once; repeated: {', '.join(repeated)}."})
         if self.date and self.patient_id and self.patient.birth_date and self.date < self.patient.birth_date:
             raise ValidationError({"date": "Procedure date cannot be before the patient's date of birth."})
         if self.date and self.patient_id and self.patient.death_date and self.date > self.patient.death_date:
             raise ValidationError({"date": "Procedure date cannot be after the patient's date of death."})
+        if self.patient_id and self.date and self.date <= timezone.localdate():  # a future date is its own error
+            # Contract "Plausibility limits": 0-110 years old at any procedure.
+            errors = procedure_age_errors(self.patient.birth_date, self.date)
+            if errors:
+                raise ValidationError(errors)
 
 
 @audited
