@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from core.free_text import FreeTextFormMixin
 from core.web import RequiredMarkedBoundField
 from quality.models import QueryStatus, Resolution
-from quality.services import ANSWER_MAX_LENGTH
+from quality.services import ANSWER_MAX_LENGTH, MESSAGE_MAX_LENGTH
 
 # The status filter of the list: "not closed" (open or answered) unless another is chosen.
 NOT_CLOSED = "not_closed"
@@ -65,6 +65,41 @@ class QueryAnswerForm(ServiceErrorsMixin, FreeTextFormMixin, forms.Form):
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.mark_free_text(["answer"])
+
+
+class QueryRaiseForm(ServiceErrorsMixin, FreeTextFormMixin, forms.Form):
+    """A person's question about one record of a patient: ``records`` are (``kind:id``, label) choices."""
+
+    bound_field_class = RequiredMarkedBoundField
+
+    record = forms.ChoiceField(label="Record")
+    field = forms.CharField(
+        label="Field (optional)",
+        required=False,
+        max_length=40,
+        help_text="The name of the field in question, e.g. opioid_mme_per_day; leave empty for the record as a whole.",
+    )
+    message = forms.CharField(
+        label="Question",
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What looks wrong, e.g. 'Gait 0 but walking 5?'.",
+    )
+
+    def __init__(self, *args, records=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["record"].choices = list(records)
+        self.mark_free_text(["message"])
+
+    def service_arguments(self) -> dict:
+        kind, _, record = self.cleaned_data["record"].partition(":")
+        return {
+            "kind": kind,
+            "record": int(record),
+            "field": self.cleaned_data["field"],
+            "message": self.cleaned_data["message"],
+        }
 
 
 class QueryCloseForm(ServiceErrorsMixin, forms.Form):

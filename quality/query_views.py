@@ -20,13 +20,14 @@ from django.views.decorators.http import require_POST
 
 from core.csv_safe import SafeWriter
 from core.web import call_service
+from outcomes.selectors import patient_timeline
 from quality import selectors, services
-from quality.forms import BulkCloseForm, QueryAnswerForm, QueryCloseForm, QueryFilterForm
+from quality.forms import BulkCloseForm, QueryAnswerForm, QueryCloseForm, QueryFilterForm, QueryRaiseForm
 from quality.models import DataQuery, QueryKind, QueryStatus, Resolution
 from registry.access_log import phi_access_record
 from registry.models import PhiAccess
 from registry.permissions import is_admin, site_rights, staff_view
-from registry.selectors import resolve_site, sites_visible_to
+from registry.selectors import patients_visible_to, resolve_site, sites_visible_to
 
 QUERIES_PER_PAGE = 50
 
@@ -279,3 +280,50 @@ def query_detail(request, pk: int):
             "next": back,
         },
     )
+
+
+# --- A person's question ------------------------------------------------------------------
+
+
+def _record_choices(patient) -> list[tuple[str, str]]:
+    """The patient's records as (``kind:id``, label) choices: the patient, then each procedure and
+    what hangs on it, by date."""
+    choices = [(f"{QueryKind.PATIENT}:{patient.pk}", f"Patient {patient.study_id}")]
+    for entry in patient_timeline(patient):
+        procedure = entry.procedure
+        choices.append(
+            (
+                f"{QueryKind.PROCEDURE}:{procedure.pk}",
+                f"Procedure {procedure.date:%Y-%m-%d} · {procedure.get_treatment_display()}",
+            )
+        )
+        for kind, records in (
+            (QueryKind.ENCOUNTER, entry.encounters),
+            (QueryKind.SECONDARY_PROCEDURE, entry.secondary_procedures),
+            (QueryKind.COMPLICATION, entry.complications),
+        ):
+            choices += [
+                (f"{kind}:{r.pk}", f"— {QueryKind(kind).label} {r.date:%Y-%m-%d} · {r.get_kind_display()}")
+                for r in records
+            ]
+    return choices
+
+
+@query_view
+def query_create(request, patient_pk: int):
+    """Raise a data query (rule ``manual``) on one of the patient's records."""
+    patient = get_object_or_404(patients_visible_to(request.user).select_related("site"), pk=patient_pk)
+    if not site_rights(request.user, patient.site_id).write:
+        raise PermissionDenied(services.ONLY_SITE_STAFF)
+    form = QueryRaiseForm(
+        request.POST or None, records=_record_choices(patient), initial={"record": request.GET.get("record")}
+    )
+    if request.method == "POST" and form.is_valid():
+        arguments = form.service_arguments()
+        query, _ = call_service(
+            form, lambda: services.raise_manual_query(user=request.user, **arguments), model=DataQuery
+        )
+        if query:
+            messages.success(request, "Query raised: the clinicians of the site will answer it.")
+            return redirect(f"{reverse('patient_detail', args=[patient.pk])}#query-{query.pk}")
+    return render(request, "quality/queries_raise.html", {"form": form, "patient": patient})

@@ -12,4 +12,5 @@ urlpatterns = [
     path("queries/export.csv", query_views.query_csv, name="query_csv"),
     path("queries/close/", query_views.query_bulk_close, name="query_bulk_close"),
     path("queries/<int:pk>/", query_views.query_detail, name="query_detail"),
+    path("patients/<int:patient_pk>/queries/new/", query_views.query_create, name="query_create"),
 ]

@@ -269,3 +269,57 @@ def test_a_missing_visit_is_fixed_by_recording_it(client, personas, encounter_a)
         missed.pk,
         other.pk,
     ]
+
+
+# --- A person raises a query ----------------------------------------------------------------
+
+
+def test_a_clinician_raises_a_query_on_a_record_of_the_patient(client, personas, encounter_a):
+    patient = encounter_a.procedure.patient
+    client = as_user(client, personas["alice"])
+    url = reverse("query_create", args=[patient.pk])
+    assert (
+        f'href="{url}">Raise a query</a>' in client.get(reverse("patient_detail", args=[patient.pk])).content.decode()
+    )
+    form = client.get(url, {"record": f"encounter:{encounter_a.pk}"}).context["form"]
+    assert [value for value, _ in form.fields["record"].choices] == [
+        f"patient:{patient.pk}",
+        f"procedure:{encounter_a.procedure_id}",
+        f"encounter:{encounter_a.pk}",
+    ]
+
+    response = client.post(
+        url, {"record": f"encounter:{encounter_a.pk}", "field": "msts_gait", "message": "Gait 0 but walking 5?"}
+    )
+
+    query = DataQuery.objects.get()
+    assert response.status_code == 302
+    assert response.url == f"{reverse('patient_detail', args=[patient.pk])}#query-{query.pk}"
+    assert (query.rule, query.kind, query.record, query.field, query.message, query.opened_by) == (
+        "manual",
+        "encounter",
+        encounter_a.pk,
+        "msts_gait",
+        "Gait 0 but walking 5?",
+        personas["alice"],
+    )
+
+
+def test_raising_shows_the_services_errors_beside_the_fields(client, personas, encounter_a):
+    patient = encounter_a.procedure.patient
+
+    response = as_user(client, personas["alice"]).post(
+        reverse("query_create", args=[patient.pk]),
+        {"record": f"encounter:{encounter_a.pk}", "field": "colour", "message": "?"},
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["field"][0].startswith("Name a field of the encounter: procedure, date,")
+    assert DataQuery.objects.count() == 0
+
+
+def test_raising_is_for_the_patients_site_staff(client, personas, encounter_a):
+    url = reverse("query_create", args=[encounter_a.procedure.patient_id])
+
+    assert as_user(client, personas["charlie"]).get(url).status_code == 404
+    assert as_user(client, personas["ivy"]).get(url).status_code == 403
