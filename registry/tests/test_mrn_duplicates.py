@@ -78,6 +78,7 @@ def test_the_web_form_refuses_the_same_mrn_typed_differently(client, existing, p
     client.force_login(personas["alice"])
     before = snapshot()
     data = {"site": site_a.pk, "mrn": typed, "birth_date": "1970-02-03", "sex": "female", "primary_cancer": "lung"}
+    data["status"] = "active"
 
     response = client.post(reverse("patient_create"), data)
 
