@@ -4,10 +4,12 @@ errors on the form and a stale edit shown as the differences between the record 
 Forms that use it provide ``record_data()`` (the service's arguments) and ``add_service_errors()``.
 """
 
+from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.forms import BoundField
 from django.shortcuts import render
 
+from core import merge
 from core.writes import NeedsConfirmation, StaleEditError
 
 # The check box a form shows under the warnings of NeedsConfirmation (includes/confirm.html).
@@ -33,10 +35,12 @@ def confirmation_given(request) -> bool:
 
 
 STALE_MESSAGE = (
-    "Not saved: someone else changed this record while you were editing it. "
-    "Your entries are kept below, beside the current values that differ from them. "
-    "Check them, then save again to replace the current values with yours."
+    "Not saved: someone else changed this record while you were editing it, and changed some of "
+    "the fields you changed too. For each of those fields, listed beside the save button, choose "
+    "which value to save, then save again. Your other changes are kept, and so are theirs."
 )
+# Attempts at saving a merged edit while others keep saving the same record (each attempt merges anew).
+MERGE_ATTEMPTS = 3
 
 
 def display_value(model, name: str, value) -> str:
@@ -52,42 +56,86 @@ def display_value(model, name: str, value) -> str:
     return str(choices.get(value, value))
 
 
-def stale_differences(model, current, submitted: dict) -> list[tuple[str, str, str]]:
-    """(label, current value, your entry) for each field where the record now differs from the entry."""
-    rows = []
-    for name, value in submitted.items():
-        now = getattr(current, name)
-        if isinstance(now, list) or isinstance(value, list | tuple):
-            now, value = sorted(now or []), sorted(value or [])
-        if now != value:
-            label = model._meta.get_field(name).verbose_name
-            rows.append(
-                (label[:1].upper() + label[1:], display_value(model, name, now), display_value(model, name, value))
-            )
-    return rows
-
-
-def call_service(form, call, *, model, extra_differences=()):
+def call_service(form, call, *, model, extras=None, request=None):
     """Runs ``call``; returns (saved object, stale context). Service errors land on ``form``.
 
-    On a stale edit the form's hidden version moves to the current one, so that saving
-    again, after reading the differences, is a deliberate choice.
+    A stale edit is merged field by field against the version the form carries (``core.merge``):
+    the other user's changes are kept, this user's are applied, and the service is called again
+    (``call`` reads ``form.record_data()``, the version in ``form.cleaned_data`` and each of
+    ``extras``' ``mine`` when it runs). A field both changed differently is a conflict: nothing is
+    saved and the stale context lists the conflicts only, for the user to settle. The form's hidden
+    version never moves, so every new attempt merges against the record as the user loaded it.
+    ``request``, when given, gets a message naming the fields that kept the other user's values.
     """
-    try:
-        return call(), None
-    except ValidationError as error:
-        form.add_service_errors(error)
-        return None, None
-    except NeedsConfirmation as error:
-        # Shown by includes/confirm.html (through form_top.html) with the check box to confirm.
-        form.confirmation_warnings = error.warnings
-        return None, None
-    except StaleEditError as error:
-        current = error.instance
-        form.data = form.data.copy()
-        form.data[form.add_prefix("version")] = str(current.version)
-        differences = stale_differences(model, current, form.record_data()) + list(extra_differences)
-        return None, {"message": STALE_MESSAGE, "differences": differences, "version": current.version}
+    extras = extras or {}
+    base_version = form.cleaned_data.get("version")
+    taken, editors = [], []
+    for _attempt in range(MERGE_ATTEMPTS):
+        try:
+            saved = call()
+        except ValidationError as error:
+            form.add_service_errors(error)
+            return None, None
+        except NeedsConfirmation as error:
+            # Shown by includes/confirm.html (through form_top.html) with the check box to confirm.
+            form.confirmation_warnings = error.warnings
+            return None, None
+        except StaleEditError as error:
+            current = error.instance
+            result = merge.merge(
+                model=model,
+                current=current,
+                base_version=base_version,
+                mine=form.record_data(),
+                extras=extras,
+                choices=merge.posted_choices(form.data, current.version),
+                display=display_value,
+            )
+            _show_taken_values(form, result)
+            taken, editors = [label for _, label in result.taken], result.editors
+            if result.conflicts:
+                return None, _conflict_context(result, current)
+            form.cleaned_data.update(result.values)
+            form.cleaned_data["version"] = current.version
+            for name, value in result.extras.items():
+                extras[name].mine = value
+            continue
+        if taken and request is not None:
+            messages.info(request, merged_message(taken, editors))
+        return saved, None
+    return None, {"message": STALE_MESSAGE, "conflicts": [], "differences": [], "taken": [], "editors": []}
+
+
+def merged_message(taken: list[str], editors: list[str]) -> str:
+    """What a page says after saving an edit merged with another user's: which fields kept theirs."""
+    who = ", ".join(editors) or "someone else"
+    values = "the value" if len(taken) == 1 else "the values"
+    return f"Merged with the changes {who} saved while you were editing: {', '.join(taken)} kept {values} {who} saved."
+
+
+def _show_taken_values(form, result) -> None:
+    """The form shows the other user's value in each field it keeps (its hidden version stays)."""
+    form.data = form.data.copy()
+    for name, _label in result.taken:
+        if name not in form.fields or name not in result.values:
+            continue
+        key, value = form.add_prefix(name), merge.form_input(result.values[name])
+        if isinstance(value, list) and hasattr(form.data, "setlist"):
+            form.data.setlist(key, value)
+        else:
+            form.data[key] = value
+
+
+def _conflict_context(result, current) -> dict:
+    return {
+        "message": STALE_MESSAGE,
+        "conflicts": result.conflicts,
+        # (field, their value, your entry) of each conflict: the table lists nothing else
+        "differences": [(c.label, c.theirs, c.mine) for c in result.conflicts],
+        "taken": [label for _, label in result.taken],
+        "editors": result.editors,
+        "version": current.version,
+    }
 
 
 def render_form(request, template: str, context: dict, stale=None):

@@ -63,7 +63,7 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
             def call():
                 return services.encounter_record(user=request.user, procedure=procedure, **form.record_data())
 
-        saved, stale = call_service(form, call, model=Encounter)
+        saved, stale = call_service(form, call, model=Encounter, request=request)
         if saved:
             messages.success(request, "Follow-up saved." if saved.kind == EncounterKind.FOLLOWUP else "Baseline saved.")
             return redirect(_timeline_url(procedure))
@@ -141,7 +141,7 @@ def _event_page(request, kind: str, *, procedure, event):
             def call():
                 return spec["create"](user=request.user, procedure=procedure, **form.record_data())
 
-        saved, stale = call_service(form, call, model=spec["model"])
+        saved, stale = call_service(form, call, model=spec["model"], request=request)
         if saved:
             messages.success(request, f"{spec['title'].capitalize()} saved.")
             return redirect(_timeline_url(procedure))

@@ -3,6 +3,7 @@
 import datetime
 
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from core.web import STALE_MESSAGE
@@ -219,20 +220,24 @@ def test_an_event_before_the_procedure_is_refused(client, personas, procedure):
     assert snapshot() == ([], [], [])
 
 
-def test_a_stale_complication_edit_is_refused(client, personas, procedure):
+def test_a_stale_complication_edit_keeps_the_change_it_did_not_make(client, personas, procedure):
     complication = Complication.objects.create(procedure=procedure, date=datetime.date(2024, 2, 1), kind="infection")
     Complication.objects.filter(pk=complication.pk).update(version=2, resolved=True)
     before = snapshot()
     client.force_login(personas["alice"])
 
+    # alice loaded version 1 (not resolved) and changed nothing: saving must not undo "resolved".
     response = client.post(
         reverse("event_edit", args=["complication", complication.pk]),
         {"date": "2024-02-01", "kind": "infection", "description": "", "version": "1", "change_reason": "x"},
     )
 
-    assert response.status_code == 409
-    assert response.context["stale"]["differences"] == [("Resolved", "yes", "no")]
+    assert response.status_code == 302
     assert snapshot() == before
+    assert (
+        "Merged with the changes someone else saved while you were editing: Resolved kept the value someone else saved."
+        in [str(m) for m in get_messages(response.wsgi_request)]
+    )
 
 
 def test_the_edit_page_shows_the_current_scores_and_total(client, personas, procedure):

@@ -153,7 +153,9 @@ def test_a_service_error_keeps_the_entries_and_the_investigator_sees_no_form(pag
     assert response.status == 403
 
 
-def test_a_stale_edit_shows_the_differences_and_keeps_the_entries(page, live_server, personas, site_a, artifacts):
+def test_a_stale_edit_asks_only_about_the_field_both_changed_and_keeps_the_entries(
+    page, live_server, personas, site_a, artifacts
+):
     from registry import services
     from registry.tests.factories import PatientFactory
 
@@ -169,9 +171,22 @@ def test_a_stale_edit_shows_the_differences_and_keeps_the_entries(page, live_ser
     page.click("button:has-text('Save patient')")
 
     notice = page.locator("#stale-edit")
-    expect(notice).to_contain_text("Not saved: someone else changed this record while you were editing it.")
-    assert notice.locator("tbody tr").inner_text().split("\t") == ["Primary cancer", "Liver", "Lung"]
+    expect(notice).to_contain_text("Not saved: someone else changed this record while you were editing it,")
+    choices = page.locator("#merge-choices tbody tr")
+    expect(choices).to_have_count(1)
+    assert [cell.strip() for cell in choices.inner_text().split("\t")] == [
+        "Primary cancer",
+        "Keep theirs: Liver",
+        "Use mine: Lung",
+    ]
     assert page.input_value("#id_primary_cancer") == "lung"
     page.screenshot(path=str(artifacts / "browser-stale-edit.png"), full_page=True)
     patient.refresh_from_db()
     assert patient.primary_cancer == "liver"
+
+    page.check("input[name=merge_primary_cancer][value=theirs]")
+    page.click("button:has-text('Save patient')")
+
+    expect(page.locator("h1")).to_have_text(f"Patient {patient.study_id}")
+    patient.refresh_from_db()
+    assert (patient.primary_cancer, patient.version) == ("liver", 2)  # nothing of alice's left to save

@@ -381,7 +381,7 @@ def test_an_edit_needs_a_reason(client, personas, patient_a):
     assert snapshot() == before
 
 
-def test_a_stale_edit_is_refused_showing_the_differences(client, personas, patient_a):
+def test_a_stale_edit_is_refused_listing_only_the_fields_both_changed(client, personas, patient_a):
     client.force_login(personas["alice"])
     stale_form = edit_data(patient_a, sex="male", primary_cancer="lung")
     client.force_login(personas["bob"])
@@ -393,11 +393,13 @@ def test_a_stale_edit_is_refused_showing_the_differences(client, personas, patie
 
     assert response.status_code == 409
     assert response.context["stale"]["message"] == STALE_MESSAGE
-    assert response.context["stale"]["differences"] == [("Sex", "Female", "Male"), ("Primary cancer", "Liver", "Lung")]
+    # Sex only alice changed: no conflict. Primary cancer both changed: alice chooses.
+    assert response.context["stale"]["differences"] == [("Primary cancer", "Liver", "Lung")]
     page = response.content.decode()
     assert STALE_MESSAGE in page
     assert '<option value="lung" selected>' in page  # alice's entry is kept
-    assert 'name="version" value="2"' in page  # saving again is a deliberate overwrite
+    assert 'name="version" value="1"' in page  # every new attempt merges against what alice loaded
+    assert 'name="merge_primary_cancer" value="theirs"' in page
     assert snapshot() == saved
 
 
