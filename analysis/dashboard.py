@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 
 from analysis import charts
+from analysis.dashboard_completeness import completeness_table, completeness_view_model
 from analysis.dashboard_followup import followup_tables, followup_view_model
 from analysis.tables import Table, fmt, fmt_p
 from analysis.tables import lookup as _get
@@ -256,6 +257,7 @@ def dashboard_tables(document: dict) -> dict[str, Table]:
         tables += [msts_table(document, stratum), outcomes_table(document, stratum)]
     tables.append(complications_table(document))
     tables += followup_tables(document)
+    tables += [table for table in (completeness_table(document),) if table is not None]
     return {table.name: table for table in tables}
 
 
@@ -329,6 +331,7 @@ def dashboard_view_model(document: dict) -> dict:
         ],
         "complications": tables["complications"],
         "followup": followup_view_model(document, tables),
+        "completeness": completeness_view_model(document, tables),
         "trajectory_ages": trajectory_ages(document),
         "enrolment_chart": charts.enrolment_chart(
             document.get("enrolment") or [], TREATMENTS, title="Enrolment over time"

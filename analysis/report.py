@@ -2,7 +2,8 @@
 
 Its numbers are the dashboard's: the tables come from ``analysis.dashboard`` and are only
 rearranged into the study's layout here, the figures from ``analysis.charts`` through the
-dashboard's view model, the second release's keys (survival, incidence, trajectory, responders)
+dashboard's view model, the second release's keys (survival, incidence, trajectory, responders,
+the follow-up flow)
 included. What the report adds is words: a methods paragraph written from the document, and a
 sentence of each stratum's main result.
 
@@ -185,23 +186,6 @@ def key_finding(stratum_label: str, paper: Table) -> str | None:
     )
 
 
-def completeness_table(completeness) -> Table | None:
-    """The follow-up flow, shown as the document gives it: each number with its key as label."""
-    if not isinstance(completeness, dict):
-        return None
-    table = Table("completeness", "Follow-up flow", ["", "Value"])
-
-    def walk(prefix, value):
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix} · {key}" if prefix else str(key), inner)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            table.rows.append([prefix.replace("_", " "), fmt(value)])
-
-    walk("", completeness)
-    return table if table.rows else None
-
-
 def report_view_model(document: dict, *, show_months: bool) -> dict:
     """Everything the report template needs from one stats document, in the report's order."""
     model = dashboard_view_model(document)
@@ -242,9 +226,16 @@ def report_view_model(document: dict, *, show_months: bool) -> dict:
                 "figures": [figure for figure in figures if figure],
             }
         )
-    flow = completeness_table(document.get("completeness"))
-    if flow is not None:
-        sections.append({"id": "follow-up-flow", "title": "Follow-up flow", "tables": [flow]})
+    completeness = model["completeness"]  # the dashboard's flow diagram and its table
+    if completeness["table"] is not None:
+        sections.append(
+            {
+                "id": "follow-up-flow",
+                "title": "Follow-up flow",
+                "tables": [completeness["table"]],
+                "figures": [completeness["chart"]],
+            }
+        )
     sections.append({"id": "complications", "title": "Complications", "tables": [model["complications"]]})
     if show_months:  # its month axis dates the index procedures
         sections.append({"id": "enrolment", "title": "Enrolment", "figures": [model["enrolment_chart"]]})

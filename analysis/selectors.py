@@ -9,12 +9,19 @@ import io
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import TextField
+from django.db.models import F, TextField
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 from psycopg import sql
 
-from analysis.completeness import VISITS, window_mask_sql
+from analysis.completeness import (
+    decode_not_done,
+    decode_statuses,
+    not_done_code_sql,
+    status_code_sql,
+    window_mask_sql,
+)
 from analysis.models import RefreshState, Snapshot
 from analysis.stats import MEASURES, Cohort
 from outcomes.models import (
@@ -32,8 +39,6 @@ from registry.models import Patient, Procedure
 MEASURE_COLUMNS = {TOTAL_KEY: "msts_total", **{domain.key: domain.field for domain in DOMAINS}}
 CODE_COLUMNS = ("treatment", "fracture_status", "sex", "primary_cancer", "ablation", "narcotic_change")
 VISIT_COLUMNS = ("visit_days", "visit_totals")
-# Follow-up completeness (analysis.completeness): the visits not done of the index procedure, by visit.
-NOT_DONE_COLUMNS = tuple(f"not_done_{key}" for key in VISITS)
 VISITS_READ = "visits_read"
 # Every follow-up of every index procedure costs the refresh about 0.4 s at 100,000 patients, for a
 # mixed model fitted only in strata of at most 500 patients (analysis.cohort_extras): a registry
@@ -65,31 +70,30 @@ _VISITS_CTE = """
         )"""
 
 
+# Numbers, not text: which windows of the schedule hold a follow-up of the index procedure, and its
+# visits not done, as bits (analysis.completeness); one aggregate, so that the planner sees the
+# visits not done with the many follow-ups, whatever it estimates for their table alone.
 _COMPLETENESS_CTE = """
         , win AS (
-            -- Which windows of the schedule hold a follow-up of the index procedure, as bits.
-            SELECT e.procedure_id, bit_or({window_bit}) AS windows
-            FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
-            WHERE e.kind = {followup}
-            GROUP BY e.procedure_id
-        ), nd AS (
-            SELECT n.procedure_id, {not_done_columns}
-            FROM {visit_not_done} n JOIN idx i ON i.id = n.procedure_id
-            GROUP BY n.procedure_id
+            SELECT u.procedure_id, bit_or(u.windows) AS windows, bit_or(u.not_done) AS not_done
+            FROM (
+                SELECT e.procedure_id, {window_bit} AS windows, 0 AS not_done
+                FROM {encounter} e JOIN idx i ON i.id = e.procedure_id
+                WHERE e.kind = {followup}
+                UNION ALL
+                SELECT n.procedure_id, 0, {not_done_code} FROM {visit_not_done} n
+            ) AS u
+            GROUP BY u.procedure_id
         )"""
 
 
 def _completeness_cte() -> sql.Composed:
-    not_done = [
-        sql.SQL("max(n.reason) FILTER (WHERE n.visit = {}) AS {}").format(sql.Literal(key), sql.Identifier(name))
-        for key, name in zip(VISITS, NOT_DONE_COLUMNS, strict=True)
-    ]
     return sql.SQL(_COMPLETENESS_CTE).format(
         window_bit=sql.SQL(window_mask_sql("(e.date - i.date)")),
+        not_done_code=sql.SQL(not_done_code_sql("n.visit", "n.reason")),
         encounter=sql.Identifier(Encounter._meta.db_table),
         followup=sql.Literal(EncounterKind.FOLLOWUP.value),
         visit_not_done=sql.Identifier(VisitNotDone._meta.db_table),
-        not_done_columns=sql.SQL(", ").join(not_done),
     )
 
 
@@ -108,8 +112,8 @@ def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = Non
     For the follow-up completeness (analysis.completeness), as of ``today`` (default: the local
     date): ``today_days`` (days from the index procedure to today), the patient's ``status`` and
     ``status_days``, ``followup_windows`` (a bit per window of the schedule that holds a follow-up),
-    the reason of each visit not done (``not_done_<visit>``) and ``signed_off`` (1 when the index
-    procedure is signed off). Days only, no dates.
+    the reasons of its visits not done (``not_done``, analysis.completeness.not_done_code_sql) and
+    ``signed_off`` (1 when the index procedure is signed off). Days and codes as numbers, no dates.
     """
     today = today or timezone.localdate()
     pre = [
@@ -157,8 +161,9 @@ def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = Non
                p.death_date - idx.date AS death_days,
                GREATEST(idx.date, f.date, sec.last_date, c.last_date) - idx.date AS last_alive_days,
                {complication_columns},
-               {today} - idx.date AS today_days, p.status, p.status_date - idx.date AS status_days,
-               COALESCE(win.windows, 0) AS followup_windows, {not_done_columns},
+               {today} - idx.date AS today_days, {status_code} AS status_code,
+               p.status_date - idx.date AS status_days,
+               COALESCE(win.windows, 0) AS followup_windows, COALESCE(win.not_done, 0) AS not_done,
                (idx.signed_off_at IS NOT NULL)::int AS signed_off,
                {visits_columns}
         FROM {patient} p
@@ -169,7 +174,6 @@ def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = Non
         LEFT JOIN sec ON sec.procedure_id = idx.id
         LEFT JOIN c ON c.procedure_id = idx.id
         LEFT JOIN win ON win.procedure_id = idx.id
-        LEFT JOIN nd ON nd.procedure_id = idx.id
         ORDER BY p.id
         """
     ).format(
@@ -185,7 +189,7 @@ def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = Non
         ),
         completeness_cte=_completeness_cte(),
         today=sql.SQL("{}::date").format(sql.Literal(today.isoformat())),
-        not_done_columns=sql.SQL(", ").join(sql.SQL("nd.{}").format(sql.Identifier(n)) for n in NOT_DONE_COLUMNS),
+        status_code=sql.SQL(status_code_sql("p.status")),
         visits_join=sql.SQL("LEFT JOIN vis ON vis.procedure_id = idx.id" if with_visits else ""),
         procedure=sql.Identifier(Procedure._meta.db_table),
         encounter=sql.Identifier(Encounter._meta.db_table),
@@ -263,13 +267,16 @@ def cohort_from_csv(data: bytes) -> Cohort:
     """Parses cohort_csv() into a Cohort: codes as str arrays ('' if missing), numbers as floats (NaN)."""
     frame = pd.read_csv(
         io.BytesIO(data),
-        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS + NOT_DONE_COLUMNS + ("status",), str),
+        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS, str),
         keep_default_na=False,
         na_values=[""],
     )
     columns = {}
-    for name in (*CODE_COLUMNS, "status", *NOT_DONE_COLUMNS):
+    for name in CODE_COLUMNS:
         columns[name] = frame[name].fillna("").to_numpy(dtype=str)
+    columns["status"] = decode_statuses(frame["status_code"].to_numpy(dtype=np.int64))
+    for key, reasons in decode_not_done(frame["not_done"].to_numpy(dtype=np.int64)).items():
+        columns[f"not_done_{key}"] = reasons
     columns["followup_windows"] = frame["followup_windows"].to_numpy(dtype=np.int64)
     columns["signed_off"] = frame["signed_off"].to_numpy(dtype=bool)
     columns[VISITS_READ] = frame[VISITS_READ].to_numpy(dtype=bool)
@@ -340,6 +347,23 @@ def snapshot_document_text(snapshot_id: int) -> str:
         .annotate(text=Cast("document", output_field=TextField()))
         .values_list("text", flat=True)
         .get()
+    )
+
+
+def site_snapshot_summaries(site_ids) -> list[dict]:
+    """Each site's newest snapshot's ``completeness`` and ``followup_flow`` (counts only), with the
+    site's ``code`` and ``name``, for the sites of ``site_ids`` that have one, by code: one query,
+    reading only those two keys of the documents."""
+    return list(
+        Snapshot.objects.filter(site_id__in=site_ids)
+        .order_by("site__code", "-computed_at", "-id")
+        .distinct("site__code")
+        .values(
+            code=F("site__code"),
+            name=F("site__name"),
+            completeness=KeyTransform("completeness", "document"),
+            followup_flow=KeyTransform("followup_flow", "document"),
+        )
     )
 
 

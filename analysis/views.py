@@ -14,8 +14,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from analysis.dashboard import dashboard_tables, dashboard_view_model
-from analysis.selectors import refresh_state, snapshot_latest
+from analysis.dashboard_completeness import sites_table
+from analysis.selectors import refresh_state, site_snapshot_summaries, snapshot_latest
 from core.csv_safe import SafeWriter
+from registry.choices import Role
 from registry.permissions import user_role
 from registry.selectors import resolve_site, sites_visible_to
 
@@ -57,10 +59,21 @@ def _panel_body(snapshot, version: str, scope_query: str) -> str:
     return html  # a SafeString: rendered with autoescaping, and it stays one through the cache
 
 
+def _sites_table(request, site, sites):
+    """The whole registry's table by site: completeness and sign-off for registry admins, sign-off
+    alone for investigators; none for a site's page or another role."""
+    role = user_role(request.user)
+    if site is not None or role not in (Role.ADMIN, Role.INVESTIGATOR):
+        return None
+    rows = site_snapshot_summaries([s.pk for s in sites])
+    return sites_table(rows, with_completeness=role == Role.ADMIN) if rows else None
+
+
 def _context(request, site, sites):
     status, snapshot = _status(site)
     scope_query = f"?site={site.code}" if site else ""
     return {
+        "sites_table": _sites_table(request, site, sites) if snapshot else None,
         "site": site,
         "sites": sites,
         "scope_query": scope_query,

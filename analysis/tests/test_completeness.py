@@ -179,3 +179,18 @@ def test_a_cohort_without_the_columns_has_no_completeness():
 
     assert "completeness" not in document
     assert "completeness" not in document["strata"]["pathological"]["groups"]["psfs"]
+
+
+def test_the_numbers_the_query_sends_decode_to_the_codes():
+    statuses = c.decode_statuses(np.array([0, 1, 2]))
+    # The visits not done of one procedure: month1 too ill (2nd reason), month3 other (6th), as bit_or gives them.
+    not_done = c.decode_not_done(np.array([0, (2 << 4) | (6 << 8), 1]))
+
+    assert tuple(statuses) == ("active", "withdrawn", "lost_to_follow_up")
+    assert tuple(PatientStatus.values) == c.STATUSES
+    assert {key: list(values) for key, values in not_done.items()} == {
+        "week2": ["", "", "declined"],
+        "month1": ["", "too_ill", ""],
+        "month3": ["", "other", ""],
+    }
+    assert c.not_done_code_sql("v", "r").startswith("(CASE r WHEN '' THEN 0 WHEN 'declined' THEN 1 ")

@@ -227,7 +227,7 @@ def test_a_document_with_every_later_key_reports_each_and_names_its_test():
                 "sacroplasty": {"responders": 5, "n": 12, "rate": 5 / 12},
             }
         },
-        "completeness": {"week2": {"done": 20, "missed": 3}},
+        "completeness": {"week2": {"expected": 23, "done": 20, "not_done": 0, "missed": 3, "pending": 0}},
     }
 
     model = report_view_model(document, show_months=False)
@@ -255,7 +255,16 @@ def test_a_document_with_every_later_key_reports_each_and_names_its_test():
     assert trajectory.rows[0] == ["Pathological fractures", "4.3", "1.0 to 7.5", "0.010", "21", "55"]
     assert responders.rows[0] == ["Pathological fractures", "1.9", "8 / 9 (89%)", "5 / 12 (42%)", "0.020"]
     assert sections["beyond-the-study"]["figures"] == []  # no survival, incidence or visits to draw
-    assert sections["follow-up-flow"]["tables"][0].rows == [["week2 · done", "20"], ["week2 · missed", "3"]]
+    # The contract's completeness, as the dashboard shows it: one row per window, with its flow diagram.
+    flow = sections["follow-up-flow"]
+    assert flow["tables"] == [tables["completeness"]]
+    assert flow["tables"][0].rows[0] == ["1-2 weeks (days 7-21)", *["—"] * 5, "23", "20", "0", "3", "0"]
+    assert [row[0] for row in flow["tables"][0].rows] == [
+        "1-2 weeks (days 7-21)",
+        "1 month (days 22-45)",
+        "3 months (days 75-120)",
+    ]
+    assert "<title>Follow-up flow</title>" in flow["figures"][0]
 
 
 def test_an_empty_document_gives_a_report_without_later_sections_or_months():
