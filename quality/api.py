@@ -4,6 +4,7 @@ query on. Every write is a call of ``quality.services``; investigators get 403 o
 (they see no query), a query of another site is a 404.
 """
 
+from django import forms
 from django.http import Http404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer, extend_schema_view
@@ -19,6 +20,7 @@ from core.rest import (
     ChoiceFilter,
     IdFilter,
     Integer,
+    RefuseEmpty,
     ServiceViewSet,
     Text,
     resource_schema,
@@ -117,9 +119,19 @@ class DataQueryCloseSerializer(serializers.Serializer):
     )
 
 
+class RuleFormField(RefuseEmpty, forms.CharField):
+    pass
+
+
+class RuleFilter(filters.CharFilter):
+    """A rule code: ``?rule=`` sent empty is refused rather than read as "any rule"."""
+
+    field_class = RuleFormField
+
+
 class DataQueryFilter(filters.FilterSet):
     status = ChoiceFilter(choices=QueryStatus.choices)
-    rule = filters.CharFilter(help_text="A rule's code, or `manual`.")
+    rule = RuleFilter(help_text="A rule's code, or `manual`.")
     site = filters.CharFilter(
         method="filter_site", help_text="Site code, in any case; an unknown site or one you may not see is a 404."
     )

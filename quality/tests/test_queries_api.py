@@ -128,6 +128,9 @@ def test_bad_filters_are_refused(personas, query_a):
     assert unseen.json() == {"detail": "No site with this code among the sites you may see."}
     assert alice.get("/api/queries/?site=NOPE").status_code == 404
     assert alice.get("/api/queries/?status=pending").status_code == 400
+    assert alice.get("/api/queries/?rule=").json() == {"rule": ["Leave the parameter out rather than send it empty."]}
+    assert alice.get("/api/queries/?status=").status_code == 400
+    assert alice.get("/api/queries/?rule=manual&rule=mme_unusual").status_code == 400
     assert alice.get("/api/queries/?patient=abc").status_code == 400
 
 
