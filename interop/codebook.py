@@ -66,8 +66,8 @@ def _numbered(choices: type[TextChoices]) -> tuple[Code, ...]:
     return tuple(Code(value, number, label) for number, (value, label) in enumerate(choices.choices, start=1))
 
 
-# Every screw of the procedure as corridor/trajectory/side/diameter/fully threaded, joined by ";".
-SCREWS_LABEL = "Screws (corridor/trajectory/side/diameter mm/fully threaded; ...)"
+# Every screw of the procedure as corridor/trajectory/side/diameter/fully threaded[/length], joined by ";".
+SCREWS_LABEL = "Screws (corridor/trajectory/side/diameter mm/fully threaded[/length mm]; ...)"
 YES_NO = (Code("false", 0, "no"), Code("true", 1, "yes"))
 _DAYS = "days from the index procedure"
 

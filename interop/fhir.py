@@ -12,8 +12,8 @@
   sacral augmentation, and the registry records neither the side nor the number of cement
   injections, so a CPT code would be a guess. The **screws** are carried by a complex extension
   (``<base>/fhir/StructureDefinition/screw``: corridor, trajectory, side, diameter in mm,
-  fully threaded) rather than ``focalDevice``, which needs a Device resource for each screw that the
-  registry does not otherwise hold;
+  fully threaded, and the length in mm where recorded) rather than ``focalDevice``, which needs a
+  Device resource for each screw that the registry does not otherwise hold;
 - each visit as an **Encounter** (status ``finished``, class ``AMB``, its date as ``period.start``,
   its kind as ``type``);
 - each MSTS assessment (a visit with at least one domain scored) as an **Observation** (status
@@ -261,6 +261,21 @@ def _screw_extension(screw) -> dict:
                 "valueQuantity": {"value": _number(screw.diameter_mm), "unit": "mm", "system": UCUM, "code": "mm"},
             },
             {"url": "fullyThreaded", "valueBoolean": screw.fully_threaded},
+            *(
+                []
+                if screw.length_mm is None
+                else [
+                    {
+                        "url": "length",
+                        "valueQuantity": {
+                            "value": _number(screw.length_mm),
+                            "unit": "mm",
+                            "system": UCUM,
+                            "code": "mm",
+                        },
+                    }
+                ]
+            ),
         ],
     }
 

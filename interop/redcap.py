@@ -60,6 +60,7 @@ NUMBER_LIMITS = {
     "cement_volume_ml": ("0", "100"),
     "opioid_mme_per_day": ("0", "5000"),
     "diameter_mm": ("0.1", "12"),
+    "length_mm": ("0.1", "250"),
 }
 EARLIEST_BIRTH_DATE = "1900-01-01"
 
@@ -136,7 +137,13 @@ FORMS = (
         ),
         "procedure",
     ),
-    Form("screw", "Screw", Screw, ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded"), "screw"),
+    Form(
+        "screw",
+        "Screw",
+        Screw,
+        ("corridor", "trajectory", "side", "diameter_mm", "length_mm", "fully_threaded"),
+        "screw",
+    ),
     Form(
         "encounter",
         "Encounter",

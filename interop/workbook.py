@@ -61,7 +61,7 @@ SHEETS: dict[str, tuple[str, ...]] = {
         "approach",
         "indications",
     ),
-    "screws": (*PROCEDURE, "corridor", "trajectory", "side", "diameter_mm", "fully_threaded"),
+    "screws": (*PROCEDURE, "corridor", "trajectory", "side", "diameter_mm", "length_mm", "fully_threaded"),
     "encounters": (
         *PROCEDURE,
         "date",
@@ -138,7 +138,15 @@ def _screws(user) -> Iterator[tuple]:
         .order_by("procedure__patient_id", "procedure__date", "procedure_id", "id")
     )
     for s in screws.iterator(chunk_size=CHUNK_SIZE):
-        yield (*_procedure_key(s.procedure), s.corridor, s.trajectory, s.side, s.diameter_mm, s.fully_threaded)
+        yield (
+            *_procedure_key(s.procedure),
+            s.corridor,
+            s.trajectory,
+            s.side,
+            s.diameter_mm,
+            s.length_mm,
+            s.fully_threaded,
+        )
 
 
 def _children(queryset) -> Iterable:

@@ -439,7 +439,8 @@ def _export_schema(*, deidentified: bool, export_format: str):
     return extend_schema(
         summary=f"Encounters export, {label}, {export_format.upper()}",
         description=f"One row per encounter, streamed; columns: {', '.join(columns)}. "
-        "`screws` holds each screw of the procedure as corridor/trajectory/side/diameter_mm/fully_threaded, "
+        "`screws` holds each screw of the procedure as corridor/trajectory/side/diameter_mm/fully_threaded "
+        "(then /length_mm where recorded), "
         "screws joined by ';' in the order they were recorded (e.g. 'S1/transsacral/left/7.3/true'); "
         "it is empty for a sacroplasty. "
         + (

@@ -41,8 +41,8 @@ from registry.vocabulary import age_label
 CHUNK_SIZE = 2000
 # The ``screws`` column: each screw as its parts joined by "/" (``S1/transsacral/left/7.3/true``), the
 # screws of a procedure joined by ";" in the order they were recorded (screw id); empty without screws.
-# A screw length, once recorded, is to be appended as a sixth part where it is known.
-SCREW_PARTS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded")
+# A screw's length, where recorded, follows as a sixth part (``S1/transsacral/left/7.3/true/140.0``).
+SCREW_PARTS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded", "length_mm")
 SCREW_PART_SEPARATOR = "/"
 SCREW_SEPARATOR = ";"
 # Columns read from the database: (output name, ORM path from Encounter).
@@ -151,6 +151,10 @@ def _screws_text() -> Coalesce:
         Cast("diameter_mm", CharField()),  # numeric(3, 1) as text: "7.3", "8.0"
         separator,
         Case(When(fully_threaded=True, then=Value("true")), default=Value("false")),
+        Case(
+            When(length_mm__isnull=False, then=Concat(separator, Cast("length_mm", CharField()))),
+            default=Value(""),
+        ),
         output_field=CharField(),
     )
     screws = (

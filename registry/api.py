@@ -320,7 +320,7 @@ class PatientViewSet(DeidentifiedViewMixin, ServiceViewSet):
 class ScrewSerializer(serializers.ModelSerializer):
     class Meta:
         model = Screw
-        fields = ["id", "corridor", "trajectory", "side", "diameter_mm", "fully_threaded"]
+        fields = ["id", "corridor", "trajectory", "side", "diameter_mm", "length_mm", "fully_threaded"]
         read_only_fields = fields
 
 
@@ -330,6 +330,15 @@ class ScrewWriteSerializer(serializers.Serializer):
     side = serializers.ChoiceField(choices=Side.choices, help_text="The side of entry; a transiliac-transsacral screw records the side it enters from.")
     diameter_mm = Decimal1(
         max_digits=3, min_value=Decimal("0.1"), max_value=Decimal(12), help_text="More than 0, at most 12: 6.5, 7.3..."
+    )
+    length_mm = Decimal1(
+        max_digits=4,
+        min_value=Decimal("0.1"),
+        max_value=Decimal(250),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Optional: more than 0, at most 250; null when not recorded.",
     )
     fully_threaded = Boolean(required=False, default=True)
 
@@ -419,7 +428,14 @@ PROCEDURE_EXAMPLE = {
     "approach": "transiliac",
     "indications": ["destructive_lesion", "mechanical_pain"],
     "screws": [
-        {"corridor": "S1", "trajectory": "transsacral", "side": "left", "diameter_mm": "7.3", "fully_threaded": True}
+        {
+            "corridor": "S1",
+            "trajectory": "transsacral",
+            "side": "left",
+            "diameter_mm": "7.3",
+            "length_mm": "140.0",
+            "fully_threaded": True,
+        }
     ],
 }
 

@@ -132,7 +132,8 @@ class ScrewForm(ServiceForm):
         widgets = {
             "diameter_mm": forms.NumberInput(
                 attrs={"step": "0.1", "min": "0.1", "max": "12", "list": "screw-diameters"}
-            )
+            ),
+            "length_mm": forms.NumberInput(attrs={"step": "0.1", "min": "0.1", "max": "250"}),
         }
 
     def __init__(self, *args, **kwargs):
@@ -143,7 +144,7 @@ class ScrewForm(ServiceForm):
             self.fields[name].choices = [("", "—"), *[c for c in self.fields[name].choices if c[0]]]
 
     def has_changed(self) -> bool:
-        entered = ("corridor", "trajectory", "side", "diameter_mm")
+        entered = ("corridor", "trajectory", "side", "diameter_mm", "length_mm")
         return any(self.data.get(self.add_prefix(name)) for name in entered) if self.is_bound else False
 
 

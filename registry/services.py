@@ -34,7 +34,7 @@ PROCEDURE_EDITABLE = (
     "approach",
     "indications",
 )
-SCREW_FIELDS = ("corridor", "trajectory", "side", "diameter_mm", "fully_threaded")
+SCREW_FIELDS = ("corridor", "trajectory", "side", "diameter_mm", "length_mm", "fully_threaded")
 
 
 # --- Sites ----------------------------------------------------------------------

@@ -28,11 +28,12 @@ pytestmark = pytest.mark.django_db
 # 1,000 patients pass too, in about 90 s here (the import itself about 40 s): too slow for every run.
 PATIENTS = 200
 MODELS = (Patient, Procedure, Screw, Encounter, SecondaryProcedure, Complication)
+# In the order of services.SCREW_FIELDS: corridor, trajectory, side, diameter, length (optional), fully threaded.
 SCREW_CHOICES = [
-    ("S1", "transsacral", "left", Decimal("7.3"), True),
-    ("S1", "iliosacral", "right", Decimal("6.5"), False),
-    ("S2", "transsacral", "right", Decimal("8.0"), True),
-    ("S2", "iliosacral", "left", Decimal("7.0"), True),
+    ("S1", "transsacral", "left", Decimal("7.3"), Decimal("140.0"), True),
+    ("S1", "iliosacral", "right", Decimal("6.5"), None, False),
+    ("S2", "transsacral", "right", Decimal("8.0"), Decimal("152.5"), True),
+    ("S2", "iliosacral", "left", Decimal("7.0"), None, True),
 ]
 
 
@@ -240,7 +241,7 @@ def test_a_changed_value_updates_that_record_with_the_import_as_its_reason(small
     book = load_workbook(small_file)
     book["patients"]["E2"].value = "male" if book["patients"]["E2"].value == "female" else "female"
     mrn = book["patients"]["B2"].value
-    book["screws"]["I2"].value = not book["screws"]["I2"].value
+    book["screws"]["J2"].value = not book["screws"]["J2"].value
     changed = tmp_path / "changed.xlsx"
     book.save(changed)
 

@@ -57,7 +57,7 @@ CONTRACT = {
         "approach",
         "indications",
     ],
-    "screw": ["screw_procedure", "corridor", "trajectory", "side", "diameter_mm", "fully_threaded"],
+    "screw": ["screw_procedure", "corridor", "trajectory", "side", "diameter_mm", "length_mm", "fully_threaded"],
     "encounter": [
         "encounter_procedure",
         "encounter_date",

@@ -291,7 +291,7 @@ def test_the_screws_column_is_a_labelled_text_in_the_files_and_the_codebook(pers
     by_name = {row["variable"]: row for row in read_csv(client_for(personas["ivy"]).get("/api/exports/codebook.csv"))}
     assert (by_name["screws"]["type"], by_name["screws"]["label"], by_name["screws"]["codes"]) == (
         "string",
-        "Screws (corridor/trajectory/side/diameter mm/fully threaded; ...)",
+        "Screws (corridor/trajectory/side/diameter mm/fully threaded[/length mm]; ...)",
         "",
     )
 

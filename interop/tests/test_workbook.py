@@ -87,7 +87,7 @@ def test_an_admin_gets_every_record_sheet_by_sheet_and_the_download_is_logged(pe
         None,
     )
     assert sheets["screws"][1:] == [
-        ("SITEA", "'=1+2", datetime.datetime(2023, 3, 1), "psfs", "S1", "transsacral", "left", 7.3, True)
+        ("SITEA", "'=1+2", datetime.datetime(2023, 3, 1), "psfs", "S1", "transsacral", "left", 7.3, None, True)
     ]
     assert sheets["encounters"][0][:6] == ("site", "mrn", "procedure_date", "procedure_treatment", "date", "kind")
     assert [row[5] for row in sheets["encounters"][1:]] == ["baseline", "followup"]
