@@ -16,12 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.free_text import UNSEARCHABLE_MESSAGE, has_control_characters, without_control_characters
+from core.merge import MergeValue
 from core.web import call_service, display_value, render_form
 from registry import selectors, services
 from registry.choices import FractureStatus, Role, Treatment
 from registry.forms import PatientForm, ProcedureForm, screw_formset
 from registry.models import Patient, Procedure, Screw
 from registry.permissions import may_see_phi, site_rights, staff_view, user_role, writer_view
+from registry.procedure_versions import screws_at_version
 
 PATIENTS_PER_PAGE = 25
 
@@ -150,6 +152,7 @@ def patient_edit(request, pk: int):
                 reason=form.cleaned_data["change_reason"],
             ),
             model=Patient,
+            request=request,
         )
         if saved:
             messages.success(request, f"Patient {patient.study_id} saved.")
@@ -186,19 +189,27 @@ def _procedure_form_page(request, *, patient: Patient, procedure: Procedure | No
         screws = formset.screw_dicts()
         if editing:
             before = _current_screws(procedure)
-            changed_screws = None if screws == before else screws
+            # The screws merge like a field after a stale edit (core.merge): their entry may change.
+            extras = {
+                "screws": MergeValue(
+                    label="Screws",
+                    mine=screws,
+                    at_version=lambda version: screws_at_version(procedure.pk, version),
+                    current=lambda: _current_screws(procedure),
+                    display=_screw_summary,
+                )
+            }
 
             def call():
+                mine = extras["screws"].mine
                 return services.procedure_update(
                     user=request.user,
                     procedure=procedure,
                     data=form.record_data(),
-                    screws=changed_screws,
+                    screws=None if mine == before else mine,
                     expected_version=form.cleaned_data["version"],
                     reason=form.cleaned_data["change_reason"],
                 )
-
-            extra = [] if screws == before else [("Screws", _screw_summary(before), _screw_summary(screws))]
         else:
 
             def call():
@@ -206,8 +217,8 @@ def _procedure_form_page(request, *, patient: Patient, procedure: Procedure | No
                     user=request.user, patient=patient, screws=screws, **form.record_data()
                 )
 
-            extra = []
-        saved, stale = call_service(form, call, model=Procedure, extra_differences=extra)
+            extras = {}
+        saved, stale = call_service(form, call, model=Procedure, extras=extras, request=request)
         if saved:
             messages.success(request, "Procedure saved.")
             return redirect(f"{reverse('patient_detail', args=[patient.pk])}#procedure-{saved.pk}")
