@@ -77,6 +77,16 @@ class StatsApi(APIView):
             "groups' `improvement_pct`, with `improvement_test` (`test`: `welch_t`, `statistic`, `df`, `p_value`, "
             "`n_psfs`, `n_sacroplasty`, and a `note` naming the test: Welch's t-test, unequal variances, two-sided, "
             "of the improvement percentages). "
+            '`completeness` (contract "Follow-up completeness"), at the top level and in each '
+            "`strata.<stratum>.groups.<treatment>`: for each visit `week2`, `month1`, `month3`, over index procedures, "
+            "`expected` (the window has opened, and a follow-up falls in it or the patient had not died, withdrawn or "
+            "been lost by its last day, or by today while it is open), `done`, `not_done` (a visit not done), "
+            "`missed` (neither, window closed) and `pending` (neither, window open); "
+            "`done + not_done + missed + pending = expected`. Beside it `followup_flow`, what the dashboard's flow "
+            "diagram adds: `index_procedures`, `signed_off` (index procedures signed off as complete) and per visit "
+            "`not_yet_open`, `died`, `withdrawn`, `lost` (patients who left before the window, by the first of death "
+            "and status date) and `not_done_reasons` (every reason code with its count). Counts only, no dates: "
+            "investigators get them too. "
             "The response carries an `ETag` naming the snapshot: send it back in `If-None-Match` to get a 304 "
             "without the document while no newer snapshot exists."
         ),
