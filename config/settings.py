@@ -11,6 +11,7 @@ import datetime
 import os
 import zoneinfo
 
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_db
@@ -318,6 +319,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(LOCAL_DIR / "celerybeat-schedule")
+CELERY_TIMEZONE = TIME_ZONE  # beat's clock times (the nightly data-quality run) are local times
 # Minutes between two runs of the trajectory's own schedule (analysis.tasks.refresh_trajectory).
 TRAJECTORY_REFRESH_MINUTES = int(os.environ.get("TRAJECTORY_REFRESH_MINUTES", "30"))
 CELERY_BEAT_SCHEDULE: dict = {
@@ -329,6 +331,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     # The trajectory's mixed models too large for the refresh (about 50 s a registry-wide stratum at
     # 100,000 patients), fitted on their own schedule; a run skips when the visits did not change.
     "refresh-trajectory": {"task": "analysis.tasks.refresh_trajectory", "schedule": 60.0 * TRAJECTORY_REFRESH_MINUTES},
+    # Data-quality rules: each change is checked within seconds (quality.receivers); this catches up a
+    # check whose task was lost (it re-reads only the patients changed since the last run) ...
+    "check-data-quality-changes": {"task": "quality.tasks.check_rules_incrementally", "schedule": 60.0},
+    # ... and every rule for everyone, nightly: a visit window closing at midnight changes no record.
+    "check-data-quality-nightly": {
+        "task": "quality.tasks.check_rules_in_full",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- REST API ---------------------------------------------------------------------
