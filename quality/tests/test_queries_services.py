@@ -256,4 +256,3 @@ def test_a_patients_queries_come_by_record(personas, encounter_a, query_a):
         ("patient", patient.pk): [on_patient],
     }
     assert selectors.open_queries_by_record(personas["ivy"], patient) == {}
-    assert selectors.open_queries_by_record(personas["charlie"], patient) == {}
