@@ -2,11 +2,13 @@
 
 from django.urls import path
 
-from quality import query_views, views
+from quality import query_views, retract_views, views
 
 urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
     path("history/<slug:kind>/<int:pk>/", views.record_history, name="record_history"),
+    path("retract/<slug:kind>/<int:pk>/", retract_views.record_retract, name="record_retract"),
+    path("patients/retracted/", retract_views.retracted_patients, name="retracted_patients"),
     path("worklist/", views.worklist, name="worklist"),
     path("queries/", query_views.query_list, name="query_list"),
     path("queries/export.csv", query_views.query_csv, name="query_csv"),

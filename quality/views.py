@@ -16,6 +16,8 @@ from outcomes.msts import MSTS_MAX
 from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
 from quality import selectors as query_selectors
 from quality.query_views import attach_queries
+from quality.retract_views import retracted_record_history
+from quality.selectors_retracted import patient_retractions
 from registry.access_log import phi_access_record
 from registry.choices import Role
 from registry.models import Patient, PhiAccess, Procedure, Screw
@@ -127,6 +129,8 @@ def patient_detail(request, pk: int):
             "can_write": site_rights(request.user, patient.site).write,
             "index_date": entries[0].procedure.date if entries else None,
             "msts_chart": _msts_chart(entries),
+            # Who retracted what, when and why: PHI (staff names, times, free text), so staff only.
+            "retractions": patient_retractions(patient.pk) if phi else [],
             # Each record's data queries that are not closed, beside it (none for investigators).
             "patient_queries": attach_queries(request.user, patient, timeline),
         },
@@ -157,7 +161,9 @@ def record_history(request, kind: str, pk: int):
     if kind not in HISTORY_KINDS:
         raise Http404("No such kind of record.")
     model, visible_to, children = HISTORY_KINDS[kind]
-    record = get_object_or_404(visible_to(request.user), pk=pk)
+    record = visible_to(request.user).filter(pk=pk).first()
+    if record is None:  # retracted (its history is read from the audit events) or another site's (404)
+        return retracted_record_history(request, model=model, children=children, pk=pk)
     patient = _patient_of(record)
     phi_access_record(request=request, action=PhiAccess.Action.VIEW_HISTORY, patient=patient)
     entries = selectors.record_history(record, children=children)
