@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 UNKNOWN = object()  # a base that the audit events do not hold (the field is then a conflict)
@@ -107,7 +108,11 @@ def merge(*, model, current, base_version, mine: dict, extras: dict, choices: di
     base_row = row_at_version(model, current.pk, base_version)
     result = Merge(values={}, extras={}, taken=[], conflicts=[], editors=editors_since(model, current.pk, base_version))
     for name, entry in mine.items():
-        field = model._meta.get_field(name)
+        try:
+            field = model._meta.get_field(name)
+        except FieldDoesNotExist:  # an argument of the service, not a field: passed as entered
+            result.values[name] = entry
+            continue
         base = getattr(base_row, field.attname) if base_row is not None else UNKNOWN
         label = field.verbose_name[:1].upper() + field.verbose_name[1:]
         result.values[name] = _settle(

@@ -194,3 +194,18 @@ def test_two_users_score_different_domains_of_one_visit(client, personas, patien
     encounter = Encounter.objects.get()
     assert response.status_code == 302
     assert (encounter.msts_pain, encounter.msts_gait, encounter.version) == (5, 1, 3)
+
+
+def test_without_the_loaded_version_in_the_audit_every_difference_is_a_conflict(client, personas, patient):
+    url = reverse("patient_edit", args=[patient.pk])
+    client.force_login(personas["bob"])
+    client.post(url, {**loaded(client, url), "primary_cancer": "lung"})
+    client.force_login(personas["alice"])
+    alice = {**loaded(client, url), "primary_cancer": "breast", "sex": "male", "version": "7"}  # no such version
+
+    response = client.post(url, alice)
+
+    patient.refresh_from_db()
+    assert response.status_code == 409
+    assert response.context["stale"]["differences"] == [("Sex", "Female", "Male"), ("Primary cancer", "Lung", "Breast")]
+    assert (patient.sex, patient.primary_cancer) == ("female", "lung")
