@@ -6,8 +6,10 @@ from rest_framework.routers import DefaultRouter
 
 from core.rest import api_not_found
 from outcomes.api import ENCOUNTER_EXPORT_VIEWS, ComplicationViewSet, EncounterViewSet, SecondaryProcedureViewSet
+from outcomes.visit_not_done_api import VisitNotDoneViewSet
 from quality.api import DataQueryViewSet
 from registry.api import PatientViewSet, ProcedureViewSet, SiteViewSet
+from registry.sign_off_api import ProcedureSignOffView, ProcedureUnlockView
 from registry.token_api import TokenView
 
 router = DefaultRouter(trailing_slash=True)
@@ -18,6 +20,7 @@ router.register("procedures", ProcedureViewSet, basename="procedure")
 router.register("encounters", EncounterViewSet, basename="encounter")
 router.register("secondary-procedures", SecondaryProcedureViewSet, basename="secondaryprocedure")
 router.register("complications", ComplicationViewSet, basename="complication")
+router.register("visits-not-done", VisitNotDoneViewSet, basename="visitnotdone")
 router.register("queries", DataQueryViewSet, basename="dataquery")
 
 exports = [
@@ -32,6 +35,8 @@ exports = [
 urlpatterns = [
     path("auth/token/", TokenView.as_view(), name="api-token"),
     *exports,
+    path("procedures/<int:pk>/sign-off/", ProcedureSignOffView.as_view(), name="procedure-sign-off"),
+    path("procedures/<int:pk>/unlock/", ProcedureUnlockView.as_view(), name="procedure-unlock"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI's start-up script is served as a file of its own (docs/?script), not inline: the
     # Content-Security-Policy allows no inline script, and the docs page is no exception.

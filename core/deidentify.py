@@ -20,7 +20,7 @@ from rest_framework import serializers
 
 ABSENT = "Absent for investigators"
 INVESTIGATORS_ONLY = "Investigators only (the de-identified view); absent for users who see PHI"
-INVESTIGATOR_FIELDS = ("days_from_index", "deceased", "days_to_death")
+INVESTIGATOR_FIELDS = ("days_from_index", "deceased", "days_to_death", "status_days_from_index")
 
 
 def days_between(start, end) -> int | None:

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from outcomes import services
-from outcomes.models import Complication, Encounter, SecondaryProcedure
+from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
 from registry.admin import ServiceModelAdmin, add_rule_errors
 
 
@@ -93,3 +93,34 @@ class ComplicationAdmin(ServiceModelAdmin):
 
     def service_delete(self, request, obj, *, reason=""):
         services.complication_delete(user=request.user, complication=obj, reason=reason)
+
+
+class VisitNotDoneAdminForm(forms.ModelForm):
+    class Meta:
+        model = VisitNotDone
+        fields = ["procedure", *services.VISIT_NOT_DONE_EDITABLE]
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.instance.procedure_id:
+            add_rule_errors(self, services.visit_not_done_rule_errors(self.instance))
+
+
+@admin.register(VisitNotDone)
+class VisitNotDoneAdmin(ServiceModelAdmin):
+    form = VisitNotDoneAdminForm
+    list_display = ["procedure", "visit", "reason"]
+    list_filter = ["visit", "reason", "procedure__patient__site"]
+    search_fields = ["procedure__patient__study_id", "procedure__patient__mrn"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    raw_id_fields = ["procedure"]
+    list_select_related = ["procedure__patient"]
+
+    def service_create(self, request, fields):
+        return services.visit_not_done_create(user=request.user, **fields)
+
+    def service_update(self, request, obj, data, *, expected_version, reason):
+        data.pop("procedure", None)
+        return services.visit_not_done_update(
+            user=request.user, visit_not_done=obj, data=data, expected_version=expected_version, reason=reason
+        )

@@ -1,8 +1,8 @@
-"""Forms of encounters (with the MSTS score), secondary procedures and complications."""
+"""Forms of encounters (with the MSTS score), secondary procedures, complications and visits not done."""
 
 from django import forms
 
-from outcomes.models import Complication, Encounter, SecondaryProcedure
+from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
 from outcomes.msts import DOMAIN_COUNT, DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX, msts_percent
 from registry.forms import DateInput, ServiceForm
 
@@ -94,3 +94,17 @@ class ComplicationForm(ServiceForm):
         widgets = {"date": DateInput, "description": forms.Textarea(attrs={"rows": 3})}
 
     free_text_fields = ("description",)
+
+
+class VisitNotDoneForm(ServiceForm):
+    class Meta:
+        model = VisitNotDone
+        fields = ["visit", "reason", "note"]
+        widgets = {"reason": forms.RadioSelect, "note": forms.Textarea(attrs={"rows": 3})}
+        labels = {"visit": "Scheduled visit", "reason": "Why it was not done"}
+
+    free_text_fields = ("note",)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [c for c in self.fields["reason"].choices if c[0]]

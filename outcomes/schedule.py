@@ -3,25 +3,28 @@
 After each procedure the registry expects three follow-up visits. Each has a window of
 days after the procedure date (day 0) in which a follow-up encounter counts for it:
 
-==========  ==============  ========================================
-visit       window (days)   listed as overdue until (day)
-==========  ==============  ========================================
-1-2 weeks   7 to 21         45  (the close of the 1-month window)
-1 month     22 to 45        120 (the close of the 3-month window)
-3 months    75 to 120       180 (two months after its own window)
-==========  ==============  ========================================
+==========  ==============
+visit       window (days)
+==========  ==============
+1-2 weeks   7 to 21
+1 month     22 to 45
+3 months    75 to 120
+==========  ==============
 
 A visit is *due* while today is inside its window and no follow-up falls in it; it is
-*overdue* once the window has closed without one, but only until the day in the last
-column and only while no later follow-up exists (a later visit supersedes a missed one).
-Follow-ups outside every window are accepted and flagged "outside window"; those after
-the last window are ordinary "later visits as needed". Deceased patients have no visits
-due; callers leave them out.
+*overdue* once the window has closed without one, and stays overdue (with its days overdue)
+until a follow-up is recorded in its window or the visit is recorded as not done: a missed
+visit never drops off by itself, and a follow-up after the window does not stand in for it.
+A patient who died, withdrew or was lost to follow-up on or before a window's last day (or,
+while the window is open, by today) has no visit due in it: the same rule as the completeness
+statistic's ``expected`` (contract, "Follow-up completeness"). Follow-ups outside every window
+are accepted and flagged "outside window"; those after the last window are ordinary "later
+visits as needed".
 """
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 DUE = "due"
 OVERDUE = "overdue"
@@ -33,7 +36,6 @@ class Visit:
     label: str
     first_day: int
     last_day: int
-    overdue_until_day: int
 
     def window(self, procedure_date: datetime.date) -> tuple[datetime.date, datetime.date]:
         """First and last date of the window of this visit after a procedure on ``procedure_date``."""
@@ -44,12 +46,10 @@ class Visit:
 
 
 SCHEDULE: tuple[Visit, ...] = (
-    Visit("week2", "1-2 weeks", 7, 21, 45),
-    Visit("month1", "1 month", 22, 45, 120),
-    Visit("month3", "3 months", 75, 120, 180),
+    Visit("week2", "1-2 weeks", 7, 21),
+    Visit("month1", "1 month", 22, 45),
+    Visit("month3", "3 months", 75, 120),
 )
-# Worklist selectors need not look at procedures older than this.
-LISTING_HORIZON_DAYS = max(visit.overdue_until_day for visit in SCHEDULE)
 LAST_WINDOW_DAY = max(visit.last_day for visit in SCHEDULE)
 
 
@@ -82,45 +82,77 @@ def followup_timing(procedure_date: datetime.date, followup_date: datetime.date)
     return "outside window"
 
 
+def follow_up_end(death_date: datetime.date | None, status_date: datetime.date | None) -> datetime.date | None:
+    """The day the patient's follow-up stopped: the earlier of death and withdrawal or loss
+    (``status_date``, set only for a patient who is no longer active); None while followed."""
+    days = [day for day in (death_date, status_date) if day is not None]
+    return min(days) if days else None
+
+
 def visit_status(
-    visit: Visit, procedure_date: datetime.date, followup_dates: Iterable[datetime.date], today: datetime.date
+    visit: Visit,
+    procedure_date: datetime.date,
+    followup_dates: Iterable[datetime.date],
+    today: datetime.date,
+    *,
+    not_done: Collection[str] = (),
+    ended_on: datetime.date | None = None,
 ) -> VisitStatus | None:
-    """DUE or OVERDUE status of one visit on ``today``; None when it needs no action (done, not yet open, stale)."""
-    days = sorted(_day(procedure_date, d) for d in followup_dates)
+    """DUE or OVERDUE status of one visit on ``today``; None when it needs no action: done (a
+    follow-up in its window), recorded as not done (its key in ``not_done``), not yet open, or not
+    expected because follow-up ended (``ended_on``, see ``follow_up_end``) by its last day."""
     today_day = _day(procedure_date, today)
-    start, end = visit.window(procedure_date)
-    if any(visit.first_day <= d <= visit.last_day for d in days):
+    if today_day < visit.first_day or visit.key in not_done:
         return None
-    if visit.first_day <= today_day <= visit.last_day:
+    if any(visit.first_day <= _day(procedure_date, d) <= visit.last_day for d in followup_dates):
+        return None
+    start, end = visit.window(procedure_date)
+    if ended_on is not None and ended_on <= min(end, today):
+        return None
+    if today_day <= visit.last_day:
         return VisitStatus(visit, DUE, start, end)
-    if visit.last_day < today_day <= visit.overdue_until_day and not any(d > visit.last_day for d in days):
-        return VisitStatus(visit, OVERDUE, start, end, days_overdue=today_day - visit.last_day)
-    return None
+    return VisitStatus(visit, OVERDUE, start, end, days_overdue=today_day - visit.last_day)
 
 
 def visits_needing_action(
-    procedure_date: datetime.date, followup_dates: Sequence[datetime.date], today: datetime.date
+    procedure_date: datetime.date,
+    followup_dates: Sequence[datetime.date],
+    today: datetime.date,
+    *,
+    not_done: Collection[str] = (),
+    ended_on: datetime.date | None = None,
 ) -> list[VisitStatus]:
-    """Every visit of the schedule that is due or overdue on ``today``."""
-    statuses = (visit_status(visit, procedure_date, followup_dates, today) for visit in SCHEDULE)
+    """Every visit of the schedule that is due or overdue on ``today`` (see ``visit_status``)."""
+    statuses = (
+        visit_status(visit, procedure_date, followup_dates, today, not_done=not_done, ended_on=ended_on)
+        for visit in SCHEDULE
+    )
     return [status for status in statuses if status]
 
 
 def next_visit(
-    procedure_date: datetime.date, followup_dates: Sequence[datetime.date], today: datetime.date
+    procedure_date: datetime.date,
+    followup_dates: Sequence[datetime.date],
+    today: datetime.date,
+    *,
+    not_done: Collection[str] = (),
+    ended_on: datetime.date | None = None,
 ) -> tuple[str, Visit, datetime.date, datetime.date] | None:
     """What the timeline says is next: the first visit due or overdue, else the next window to open.
 
     Returns (status, visit, window start, window end), status being DUE, OVERDUE or "upcoming";
-    None when the schedule is complete or over.
+    None when the schedule is complete, or when follow-up has ended (``ended_on``) and nothing is
+    left overdue.
     """
-    pending = visits_needing_action(procedure_date, followup_dates, today)
+    pending = visits_needing_action(procedure_date, followup_dates, today, not_done=not_done, ended_on=ended_on)
     if pending:
         first = pending[0]
         return first.status, first.visit, first.window_start, first.window_end
+    if ended_on is not None:
+        return None
     today_day = _day(procedure_date, today)
     for visit in SCHEDULE:
-        if visit.first_day > today_day:
+        if visit.first_day > today_day and visit.key not in not_done:
             start, end = visit.window(procedure_date)
             return "upcoming", visit, start, end
     return None

@@ -9,11 +9,11 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 
 from outcomes import schedule
-from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure, VisitNotDone
 from registry.models import Patient, Procedure, Screw, Site
 from registry.selectors import procedures_visible_to, sites_visible_to
 
@@ -30,6 +30,10 @@ def complications_visible_to(user) -> QuerySet[Complication]:
     return Complication.objects.filter(procedure__patient__site__in=sites_visible_to(user))
 
 
+def visits_not_done_visible_to(user) -> QuerySet[VisitNotDone]:
+    return VisitNotDone.objects.filter(procedure__patient__site__in=sites_visible_to(user))
+
+
 @dataclasses.dataclass(frozen=True)
 class WorklistRow:
     procedure: Procedure
@@ -43,23 +47,27 @@ class WorklistRow:
 def worklist_for(user, *, today: datetime.date, site: Site | None = None) -> list[WorklistRow]:
     """Follow-up visits due or overdue on ``today`` at the sites ``user`` may see, by site then urgency.
 
-    One query whatever the number of patients: each recent procedure comes with its patient,
-    site and the dates of its follow-ups. Deceased patients are left out, and so is a procedure
-    followed by a later one of the same patient (the later one's schedule replaces it).
+    A missed visit stays listed until a follow-up is recorded in its window or it is recorded as
+    not done; a patient who died, withdrew or was lost has no visit due from then on
+    (``schedule.visit_status``). One query whatever the number of patients: each procedure comes
+    with its patient, site, the dates of its follow-ups and the visits recorded as not done. A
+    procedure followed by a later one of the same patient is left out (the later one's schedule
+    replaces it).
     """
-    oldest = today - datetime.timedelta(days=schedule.LISTING_HORIZON_DAYS)
     later = Procedure.objects.filter(patient=OuterRef("patient")).filter(
         Q(date__gt=OuterRef("date")) | Q(date=OuterRef("date"), id__gt=OuterRef("id"))
     )
+    not_done = VisitNotDone.objects.filter(procedure=OuterRef("pk")).order_by().values("procedure")
     procedures = (
         procedures_visible_to(user)
-        .filter(date__gte=oldest, date__lt=today, patient__death_date__isnull=True)
+        .filter(date__lt=today)
         .filter(~Exists(later))
         .select_related("patient__site")
         .annotate(
             followup_dates=ArrayAgg(
                 "encounters__date", filter=Q(encounters__kind=EncounterKind.FOLLOWUP), default=[], distinct=True
-            )
+            ),
+            not_done_visits=Subquery(not_done.annotate(visits=ArrayAgg("visit")).values("visits")),
         )
         .order_by()
     )
@@ -68,7 +76,13 @@ def worklist_for(user, *, today: datetime.date, site: Site | None = None) -> lis
     rows = [
         WorklistRow(procedure, status)
         for procedure in procedures
-        for status in schedule.visits_needing_action(procedure.date, procedure.followup_dates, today)
+        for status in schedule.visits_needing_action(
+            procedure.date,
+            procedure.followup_dates,
+            today,
+            not_done=procedure.not_done_visits or (),
+            ended_on=schedule.follow_up_end(procedure.patient.death_date, procedure.patient.status_date),
+        )
     ]
     urgency = {schedule.OVERDUE: 0, schedule.DUE: 1}
     rows.sort(
@@ -83,8 +97,8 @@ def worklist_for(user, *, today: datetime.date, site: Site | None = None) -> lis
 
 
 # A patient's page shows every procedure with all its children. They are read in one query:
-# PostgreSQL puts each procedure's screws, encounters, secondary procedures and complications
-# into JSON arrays beside it. prefetch_related() took five queries and about half the page's
+# PostgreSQL puts each procedure's screws, encounters, secondary procedures, complications and
+# visits not done into JSON arrays beside it. prefetch_related() took five queries and about half the page's
 # time (bench/README.md). The children are model instances built by the public Model.from_db(),
 # as the ORM builds them, with the same field types; they travel in a plain dataclass beside
 # their procedure, never in the ORM's private caches.
@@ -93,6 +107,7 @@ _TIMELINE_CHILDREN = (
     ("encounters", Encounter),
     ("secondary_procedures", SecondaryProcedure),
     ("complications", Complication),
+    ("visits_not_done", VisitNotDone),
 )
 
 
@@ -105,6 +120,7 @@ class TimelineProcedure:
     encounters: tuple[Encounter, ...]
     secondary_procedures: tuple[SecondaryProcedure, ...]
     complications: tuple[Complication, ...]
+    visits_not_done: tuple[VisitNotDone, ...] = ()
 
 
 def _children_json(model) -> RawSQL:
@@ -135,8 +151,8 @@ def _instances(model, text: str | None, procedure: Procedure, db: str) -> tuple:
 
 
 def patient_timeline(patient: Patient) -> list[TimelineProcedure]:
-    """The patient's procedures by date, each with its screws, encounters, secondary procedures
-    and complications in their model order, in one query; reading them costs no other."""
+    """The patient's procedures by date, each with its screws, encounters, secondary procedures,
+    complications and visits not done in their model order, in one query; reading them costs no other."""
     procedures = patient.procedures.order_by("date", "id").annotate(
         **{f"{name}_json": _children_json(model) for name, model in _TIMELINE_CHILDREN}
     )

@@ -1,4 +1,4 @@
-"""Every write of encounters, secondary procedures and complications."""
+"""Every write of encounters, secondary procedures, complications and visits not done."""
 
 import datetime
 from decimal import Decimal
@@ -14,9 +14,19 @@ from core.writes import (
     save,
     validate,
 )
-from outcomes.models import MSTS_FIELDS, Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes import schedule
+from outcomes.models import (
+    MSTS_FIELDS,
+    Complication,
+    Encounter,
+    EncounterKind,
+    ScheduledVisit,
+    SecondaryProcedure,
+    VisitNotDone,
+)
 from registry.models import Procedure
 from registry.permissions import check_can_write_site
+from registry.sign_off import check_not_signed_off
 
 ENCOUNTER_EDITABLE = ("date", "kind", *MSTS_FIELDS, "narcotic_change", "opioid_mme_per_day")
 SECONDARY_PROCEDURE_EDITABLE = ("date", "kind", "reason")
@@ -36,6 +46,7 @@ def encounter_rule_errors(encounter: Encounter) -> dict:
         others = Encounter.objects.filter(procedure_id=encounter.procedure_id, kind=EncounterKind.BASELINE)
         if others.exclude(pk=encounter.pk).exists():
             errors["kind"] = ["This procedure already has a baseline encounter."]
+    errors.update(not_done_window_errors(encounter))
     return errors
 
 
@@ -57,6 +68,7 @@ def encounter_record(
 ) -> Encounter:
     """Records a visit with its MSTS assessment (any domain may be left unscored)."""
     check_can_write_site(user, procedure.patient.site_id)
+    check_not_signed_off(procedure)
     encounter = Encounter(
         procedure=procedure,
         date=date,
@@ -84,6 +96,7 @@ def encounter_update(
 ) -> Encounter:
     check_can_write_site(user, encounter.procedure.patient.site_id)
     reason = require_reason(reason)
+    check_not_signed_off(encounter.procedure_id)
     encounter = lock_for_update(encounter, expected_version=expected_version)
     if "narcotic_change" in data:
         data = {**data, "narcotic_change": data["narcotic_change"] or None}
@@ -101,6 +114,7 @@ def encounter_update(
 @transaction.atomic
 def encounter_delete(*, user, encounter: Encounter, reason: str = "") -> None:
     check_can_write_site(user, encounter.procedure.patient.site_id)
+    check_not_signed_off(encounter.procedure_id)
     reason = require_reason(reason)
     with audit_context(user=user, action="encounter_delete", reason=reason):
         encounter.delete()
@@ -109,6 +123,7 @@ def encounter_delete(*, user, encounter: Encounter, reason: str = "") -> None:
 
 def _event_create(model, *, user, action: str, procedure: Procedure, **fields):
     check_can_write_site(user, procedure.patient.site_id)
+    check_not_signed_off(procedure)
     event = model(procedure=procedure, **fields)
     validate(event, errors=after_death_errors(procedure, event.date))
     with audit_context(user=user, action=action):
@@ -119,6 +134,7 @@ def _event_create(model, *, user, action: str, procedure: Procedure, **fields):
 
 def _event_update(event, *, user, action: str, data: dict, allowed, expected_version, reason):
     check_can_write_site(user, event.procedure.patient.site_id)
+    check_not_signed_off(event.procedure_id)
     reason = require_reason(reason)
     event = lock_for_update(event, expected_version=expected_version)
     if not assign(event, data, allowed=allowed):
@@ -133,6 +149,7 @@ def _event_update(event, *, user, action: str, data: dict, allowed, expected_ver
 
 def _event_delete(event, *, user, action: str, reason: str) -> None:
     check_can_write_site(user, event.procedure.patient.site_id)
+    check_not_signed_off(event.procedure_id)
     reason = require_reason(reason)
     with audit_context(user=user, action=action, reason=reason):
         event.delete()
@@ -216,3 +233,95 @@ def complication_update(
 @transaction.atomic
 def complication_delete(*, user, complication: Complication, reason: str = "") -> None:
     _event_delete(complication, user=user, action="complication_delete", reason=reason)
+
+
+# --- Visits not done ---------------------------------------------------------------------
+
+VISIT_NOT_DONE_EDITABLE = ("visit", "reason", "note")
+VISIT_ALREADY_NOT_DONE = "This visit is already recorded as not done for this procedure."
+VISIT_DONE = "A follow-up on {day:%Y-%m-%d} already falls in this visit's window ({start:%Y-%m-%d} to {end:%Y-%m-%d})."
+WINDOW_NOT_DONE = (
+    "The {label} visit of this procedure is recorded as not done, and this date falls in its window "
+    "({start:%Y-%m-%d} to {end:%Y-%m-%d}): change or retract the visit not done first."
+)
+
+
+def not_done_window_errors(encounter: Encounter) -> dict:
+    """A follow-up dated in a window already recorded as not done is refused (naming ``date``): a
+    visit is done or not done, never both."""
+    if encounter.kind != EncounterKind.FOLLOWUP or not encounter.date or not encounter.procedure_id:
+        return {}
+    procedure_date = encounter.procedure.date
+    visit = schedule.visit_for_followup(procedure_date, encounter.date)
+    if visit is None or not VisitNotDone.objects.filter(procedure_id=encounter.procedure_id, visit=visit.key).exists():
+        return {}
+    start, end = visit.window(procedure_date)
+    return {"date": [WINDOW_NOT_DONE.format(label=visit.label, start=start, end=end)]}
+
+
+def visit_not_done_rule_errors(record: VisitNotDone) -> dict:
+    """One per procedure and visit; none for a visit that a follow-up in its window already did."""
+    if not record.procedure_id or record.visit not in ScheduledVisit.values:
+        return {}
+    others = VisitNotDone.objects.filter(procedure_id=record.procedure_id, visit=record.visit).exclude(pk=record.pk)
+    if others.exists():
+        return {"visit": [VISIT_ALREADY_NOT_DONE]}
+    visit = next(v for v in schedule.SCHEDULE if v.key == record.visit)
+    start, end = visit.window(record.procedure.date)
+    done = (
+        Encounter.objects.filter(procedure_id=record.procedure_id, kind=EncounterKind.FOLLOWUP)
+        .filter(date__gte=start, date__lte=end)
+        .order_by("date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    if done:
+        return {"visit": [VISIT_DONE.format(day=done, start=start, end=end)]}
+    return {}
+
+
+def _clean_note(data: dict) -> dict:
+    return {**data, "note": (data["note"] or "").strip()} if "note" in data else data
+
+
+@transaction.atomic
+def visit_not_done_create(*, user, procedure: Procedure, visit: str, reason: str, note: str = "") -> VisitNotDone:
+    """Records that a scheduled visit of ``procedure`` did not take place; ``reason`` is the
+    clinical reason (a code), ``note`` free text (required when the reason is ``other``)."""
+    check_can_write_site(user, procedure.patient.site_id)
+    check_not_signed_off(procedure)  # locks the procedure: its visits not done are written one at a time
+    record = VisitNotDone(procedure=procedure, visit=visit, reason=reason, note=(note or "").strip())
+    validate(record, errors=visit_not_done_rule_errors(record))
+    with audit_context(user=user, action="visit_not_done_create"):
+        save(record)
+    clinical_data_changed()
+    return record
+
+
+@transaction.atomic
+def visit_not_done_update(
+    *, user, visit_not_done: VisitNotDone, data: dict, expected_version: int | None = None, reason: str = ""
+) -> VisitNotDone:
+    """``reason`` is the reason for the change (audit); the clinical reason is ``data["reason"]``."""
+    check_can_write_site(user, visit_not_done.procedure.patient.site_id)
+    change_reason = require_reason(reason)
+    check_not_signed_off(visit_not_done.procedure_id)
+    record = lock_for_update(visit_not_done, expected_version=expected_version)
+    if not assign(record, _clean_note(data), allowed=VISIT_NOT_DONE_EDITABLE):
+        return record  # nothing changes: no new version, no audit event
+    validate(record, errors=visit_not_done_rule_errors(record))
+    record.version += 1
+    with audit_context(user=user, action="visit_not_done_update", reason=change_reason):
+        save(record)
+    clinical_data_changed()
+    return record
+
+
+@transaction.atomic
+def visit_not_done_delete(*, user, visit_not_done: VisitNotDone, reason: str = "") -> None:
+    check_can_write_site(user, visit_not_done.procedure.patient.site_id)
+    reason = require_reason(reason)
+    check_not_signed_off(visit_not_done.procedure_id)
+    with audit_context(user=user, action="visit_not_done_delete", reason=reason):
+        visit_not_done.delete()
+    clinical_data_changed()

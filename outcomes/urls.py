@@ -22,4 +22,8 @@ urlpatterns = [
     path("encounters/<int:pk>/edit/", views.encounter_edit, name="encounter_edit"),
     path("procedures/<int:procedure_pk>/<eventkind:kind>/new/", views.event_create, name="event_create"),
     path("<eventkind:kind>s/<int:pk>/edit/", views.event_edit, name="event_edit"),
+    path(
+        "procedures/<int:procedure_pk>/visits-not-done/new/", views.visit_not_done_create, name="visit_not_done_create"
+    ),
+    path("visits-not-done/<int:pk>/edit/", views.visit_not_done_edit, name="visit_not_done_edit"),
 ]

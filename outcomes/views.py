@@ -5,6 +5,7 @@ Investigators read de-identified pages only: no form (403).
 """
 
 import datetime
+import re
 
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect
@@ -13,9 +14,14 @@ from django.utils import timezone
 
 from core.web import call_service, render_form
 from outcomes import services
-from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm
-from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
-from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
+from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm, VisitNotDoneForm
+from outcomes.models import Complication, Encounter, EncounterKind, ScheduledVisit, SecondaryProcedure, VisitNotDone
+from outcomes.selectors import (
+    complications_visible_to,
+    encounters_visible_to,
+    secondary_procedures_visible_to,
+    visits_not_done_visible_to,
+)
 from registry.permissions import writer_view
 from registry.selectors import procedures_visible_to
 
@@ -168,3 +174,67 @@ def event_edit(request, kind: str, pk: int):
     visible = EVENT_KINDS[kind]["visible"](request.user).select_related("procedure__patient")
     event = get_object_or_404(visible, pk=pk)
     return _event_page(request, kind, procedure=event.procedure, event=event)
+
+
+# --- Visits not done ---------------------------------------------------------------------
+
+
+def _visit_not_done_page(request, *, procedure, record: VisitNotDone | None):
+    editing = record is not None
+    data = request.POST if request.method == "POST" else None
+    visit = request.GET.get("visit")  # the worklist's "Mark not done" names the visit
+    initial = None if editing else {"visit": visit if visit in ScheduledVisit.values else None}
+    form = VisitNotDoneForm(
+        data, instance=record or VisitNotDone(procedure=procedure), initial=initial, editing=editing
+    )
+    stale = None
+    if request.method == "POST" and form.is_valid():
+        if editing:
+
+            def call():
+                return services.visit_not_done_update(
+                    user=request.user,
+                    visit_not_done=record,
+                    data=form.record_data(),
+                    expected_version=form.cleaned_data["version"],
+                    reason=form.cleaned_data["change_reason"],
+                )
+        else:
+
+            def call():
+                return services.visit_not_done_create(user=request.user, procedure=procedure, **form.record_data())
+
+        saved, stale = call_service(form, call, model=VisitNotDone, request=request)
+        if saved:
+            return redirect(_back_to_worklist(request.POST.get("next", "")) or _timeline_url(procedure))
+    context = {
+        "form": form,
+        "procedure": procedure,
+        "patient": procedure.patient,
+        "event": record,
+        "history_kind": "visit-not-done",
+        "next": _back_to_worklist(request.POST.get("next") or request.GET.get("next") or ""),
+        "title": f"Edit visit not done of {procedure.patient.study_id}"
+        if editing
+        else f"Visit not done for {procedure.patient.study_id}",
+    }
+    return render_form(request, "outcomes/visit_not_done_form.html", context, stale)
+
+
+def _back_to_worklist(url: str) -> str:
+    """``url`` when it is the worklist (with its site filter), else "": the page goes back only
+    there, never to a URL a link could plant."""
+    path, _, query = url.partition("?")
+    return url if path == reverse("worklist") and re.fullmatch(r"(site=[\w-]*)?", query) else ""
+
+
+@writer_view
+def visit_not_done_create(request, procedure_pk: int):
+    return _visit_not_done_page(request, procedure=_visible_procedure(request.user, procedure_pk), record=None)
+
+
+@writer_view
+def visit_not_done_edit(request, pk: int):
+    visible = visits_not_done_visible_to(request.user).select_related("procedure__patient")
+    record = get_object_or_404(visible, pk=pk)
+    return _visit_not_done_page(request, procedure=record.procedure, record=record)

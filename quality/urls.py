@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from quality import query_views, retract_views, views
+from quality import query_views, retract_views, views, worklist_csv
 
 urlpatterns = [
     path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
@@ -10,6 +10,7 @@ urlpatterns = [
     path("retract/<slug:kind>/<int:pk>/", retract_views.record_retract, name="record_retract"),
     path("patients/retracted/", retract_views.retracted_patients, name="retracted_patients"),
     path("worklist/", views.worklist, name="worklist"),
+    path("worklist.csv", worklist_csv.worklist_csv, name="worklist_csv"),
     path("queries/", query_views.query_list, name="query_list"),
     path("queries/export.csv", query_views.query_csv, name="query_csv"),
     path("queries/close/", query_views.query_bulk_close, name="query_bulk_close"),

@@ -4,6 +4,8 @@ timeline, the audit trail and the follow-up worklist.
 Investigators read de-identified pages only: no audit trail (it holds PHI) and no worklist.
 """
 
+import datetime
+
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -11,9 +13,14 @@ from django.utils import timezone
 
 from core.svg import line_chart
 from outcomes import schedule, selectors
-from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure, VisitNotDone
 from outcomes.msts import MSTS_MAX
-from outcomes.selectors import complications_visible_to, encounters_visible_to, secondary_procedures_visible_to
+from outcomes.selectors import (
+    complications_visible_to,
+    encounters_visible_to,
+    secondary_procedures_visible_to,
+    visits_not_done_visible_to,
+)
 from quality import selectors as query_selectors
 from quality.query_views import attach_queries
 from quality.retract_views import retracted_record_history
@@ -21,8 +28,9 @@ from quality.selectors_retracted import patient_retractions
 from registry.access_log import phi_access_record
 from registry.choices import Role
 from registry.models import Patient, PhiAccess, Procedure, Screw
-from registry.permissions import may_see_phi, site_rights, staff_view, user_role
+from registry.permissions import is_admin, may_see_phi, site_rights, staff_view, user_role
 from registry.selectors import patients_visible_to, procedures_visible_to, resolve_site, sites_visible_to
+from registry.sign_off import SIGN_OFF_AFTER_DAYS
 from registry.vocabulary import TREATMENT_SHORT_LABELS
 
 # --- Worklist ------------------------------------------------------------------------------
@@ -58,7 +66,10 @@ def worklist(request):
 # --- A patient's timeline -------------------------------------------------------------
 
 
-def _timeline_items(entry: selectors.TimelineProcedure, today, *, alive: bool) -> dict:
+def _timeline_items(entry: selectors.TimelineProcedure, today, *, alive: bool, ended_on=None) -> dict:
+    """The procedure's visits and events by date; a visit not done sits where its window opens.
+    ``alive``: its schedule is still followed (the patient's last procedure); ``ended_on``: the
+    day follow-up ended (``schedule.follow_up_end``)."""
     procedure = entry.procedure
     followups = [e.date for e in entry.encounters if e.kind == EncounterKind.FOLLOWUP]
     items = []
@@ -71,8 +82,16 @@ def _timeline_items(entry: selectors.TimelineProcedure, today, *, alive: bool) -
         items.append({"type": "encounter", "date": encounter.date, "obj": encounter, "timing": timing})
     items += [{"type": "secondary", "date": s.date, "obj": s} for s in entry.secondary_procedures]
     items += [{"type": "complication", "date": c.date, "obj": c} for c in entry.complications]
+    windows = {visit.key: visit.window(procedure.date) for visit in schedule.SCHEDULE}
+    items += [
+        {"type": "not_done", "date": windows[v.visit][0], "window": windows[v.visit], "obj": v}
+        for v in entry.visits_not_done
+    ]
     items.sort(key=lambda item: (item["date"], item["type"] != "encounter"))
-    next_visit = schedule.next_visit(procedure.date, followups, today) if alive else None
+    not_done = {v.visit for v in entry.visits_not_done}
+    next_visit = (
+        schedule.next_visit(procedure.date, followups, today, not_done=not_done, ended_on=ended_on) if alive else None
+    )
     return {"procedure": procedure, "screws": entry.screws, "items": items, "next_visit": next_visit}
 
 
@@ -115,7 +134,8 @@ def patient_detail(request, pk: int):
     entries = selectors.patient_timeline(patient)
     today = timezone.localdate()
     # Only the last procedure's schedule is still followed once a later procedure exists.
-    timeline = [_timeline_items(e, today, alive=patient.death_date is None and e is entries[-1]) for e in entries]
+    ended_on = schedule.follow_up_end(patient.death_date, patient.status_date)
+    timeline = [_timeline_items(e, today, alive=e is entries[-1], ended_on=ended_on) for e in entries]
     phi = may_see_phi(request.user)
     if phi:
         phi_access_record(request=request, action=PhiAccess.Action.VIEW_PATIENT, patient=patient)
@@ -129,10 +149,14 @@ def patient_detail(request, pk: int):
             "can_write": site_rights(request.user, patient.site).write,
             "index_date": entries[0].procedure.date if entries else None,
             "msts_chart": _msts_chart(entries),
-            # Who retracted what, when and why: PHI (staff names, times, free text), so staff only.
-            "retractions": patient_retractions(patient.pk) if phi else [],
+            # Record sign-off of the index procedure (registry.sign_off): the forms are for admins.
+            "can_sign_off": is_admin(request.user),
+            "sign_off_ready": bool(entries)
+            and entries[0].procedure.date + datetime.timedelta(days=SIGN_OFF_AFTER_DAYS) < today,
             # Each record's data queries that are not closed, beside it (none for investigators).
             "patient_queries": attach_queries(request.user, patient, timeline),
+            # Who retracted what, when and why: PHI (staff names, times, free text), so staff only.
+            "retractions": patient_retractions(patient.pk) if phi else [],
         },
     )
 
@@ -145,6 +169,7 @@ HISTORY_KINDS = {
     "encounter": (Encounter, encounters_visible_to, ()),
     "secondary-procedure": (SecondaryProcedure, secondary_procedures_visible_to, ()),
     "complication": (Complication, complications_visible_to, ()),
+    "visit-not-done": (VisitNotDone, visits_not_done_visible_to, ()),
 }
 
 

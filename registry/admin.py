@@ -16,6 +16,7 @@ from registry import (
     admin_users,  # noqa: F401  (staff accounts: role and sites on one screen)
     services,
 )
+from registry.forms import OptionalStatusMixin
 from registry.models import ApiToken, Patient, PhiAccess, Procedure, Screw, Site, StaffProfile
 
 # The fields a clinical record's change form adds to the record's own: the version the form was
@@ -201,10 +202,10 @@ class StaffProfileAdmin(admin.ModelAdmin):
     filter_horizontal = ["sites"]
 
 
-class PatientAdminForm(forms.ModelForm):
+class PatientAdminForm(OptionalStatusMixin, forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date"]
+        fields = list(services.PATIENT_EDITABLE)
 
     def _post_clean(self):
         super()._post_clean()
@@ -219,8 +220,16 @@ class PatientAdminForm(forms.ModelForm):
 @admin.register(Patient)
 class PatientAdmin(ServiceModelAdmin):
     form = PatientAdminForm
-    list_display = ["study_id", "site", "mrn", "sex", "primary_cancer", "is_demo", "updated_at"]
-    list_filter = ["site", "sex", "primary_cancer", "is_demo", "procedures__treatment", "procedures__fracture_status"]
+    list_display = ["study_id", "site", "mrn", "sex", "primary_cancer", "status", "is_demo", "updated_at"]
+    list_filter = [
+        "site",
+        "sex",
+        "primary_cancer",
+        "status",
+        "is_demo",
+        "procedures__treatment",
+        "procedures__fracture_status",
+    ]
     search_fields = ["study_id", "mrn"]
     readonly_fields = ["study_id", "is_demo", "version", "created_at", "updated_at"]
     list_select_related = ["site"]
@@ -280,7 +289,7 @@ class ProcedureAdmin(ServiceModelAdmin):
     list_display = ["patient", "date", "treatment", "fracture_status", "ablation", "service"]
     list_filter = ["treatment", "fracture_status", "ablation", "service", "prior_local_radiation", "patient__site"]
     search_fields = ["patient__study_id", "patient__mrn"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = ["version", "created_at", "updated_at", "signed_off_at", "signed_off_by"]
     raw_id_fields = ["patient"]
     list_select_related = ["patient"]
     date_hierarchy = "date"

@@ -12,7 +12,6 @@ from django.db.models import OuterRef, Prefetch, Subquery
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiExample,
-    extend_schema_field,
 )
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -40,12 +39,21 @@ from core.rest import (
 )
 from registry import selectors, services
 from registry.access_log import phi_access_record
+from registry.api_fields import (
+    STATUS_DATE_HELP,
+    AgeField,
+    SignedOffField,
+    SiteCodeField,
+    StatusDaysFromIndexField,
+    signed_off_at_field,
+)
 from registry.choices import (
     Ablation,
     Approach,
     Corridor,
     FractureStatus,
     Indication,
+    PatientStatus,
     PrimaryCancer,
     Service,
     Sex,
@@ -55,7 +63,6 @@ from registry.choices import (
 )
 from registry.models import Patient, PhiAccess, Procedure, Screw, Site
 from registry.permissions import RegistryAccess, may_see_phi
-from registry.vocabulary import AGE_CAP, age_label
 
 
 def index_date_of(patient: str) -> Subquery:
@@ -129,32 +136,13 @@ class SiteViewSet(ServiceViewSet):
 # --- Patients ------------------------------------------------------------------------
 
 
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "integer", "minimum": 0, "maximum": AGE_CAP - 1},
-            {"type": "string", "enum": ["90+"]},
-        ],
-        "nullable": True,
-        "readOnly": True,
-        "description": 'Age in full years at the index (first) procedure; "90+" from 90 on (HIPAA Safe Harbor); '
-        "null before any procedure.",
-    }
-)
-class AgeField(serializers.Field):
-    def __init__(self, **kwargs):
-        super().__init__(read_only=True, source="*", **kwargs)
-
-    def to_representation(self, patient):
-        return age_label(patient.birth_date, getattr(patient, "index_date", None))
-
-
 class PatientSerializer(DeidentifiedMixin, serializers.ModelSerializer):
     """A patient as read; investigators get it de-identified (``registry.deidentify``): no PHI, no
     date, no free text; ``age``, ``deceased`` and ``days_to_death`` instead."""
 
     dated_field = None
     withheld_fields = ("mrn", "birth_date", "death_date", "primary_cancer_detail", "created_at", "updated_at")
+    # status_date is a date: left out for investigators, who get status_days_from_index instead.
 
     site = serializers.SlugRelatedField(slug_field="code", read_only=True, help_text="Site code.")
     # Not read-only so that the schema shows them as optional: investigators never receive them.
@@ -165,6 +153,8 @@ class PatientSerializer(DeidentifiedMixin, serializers.ModelSerializer):
     age = AgeField()
     deceased = DeceasedField()
     days_to_death = DaysToDeathField()
+    status_date = date_field(allow_null=True)
+    status_days_from_index = StatusDaysFromIndexField()
     created_at = timestamp_field()
     updated_at = timestamp_field()
 
@@ -183,29 +173,17 @@ class PatientSerializer(DeidentifiedMixin, serializers.ModelSerializer):
             "age",
             "deceased",
             "days_to_death",
+            "status",
+            "status_date",
+            "status_days_from_index",
             "version",
             "created_at",
             "updated_at",
         ]
-        read_only_fields = ["id", "study_id", "sex", "primary_cancer", "version"]
+        read_only_fields = ["id", "study_id", "sex", "primary_cancer", "status", "version"]
         extra_kwargs = {
             "version": {"help_text": "Raised by each change; send it back when updating (optimistic locking)."}
         }
-
-
-class SiteCodeField(serializers.SlugRelatedField):
-    """A site by its code, in any case (``mcw`` is MCW); the code is checked as text before it
-    reaches the database."""
-
-    def __init__(self, **kwargs):
-        super().__init__(slug_field="code", queryset=Site.objects.all(), help_text="Site code.", **kwargs)
-
-    def to_internal_value(self, data):
-        code = Text(max_length=16).run_validation(data)
-        site = self.get_queryset().filter(code__iexact=code).first()
-        if site is None:
-            self.fail("does_not_exist", slug_name=self.slug_field, value=code)
-        return site
 
 
 class PatientWriteSerializer(serializers.Serializer):
@@ -218,6 +196,8 @@ class PatientWriteSerializer(serializers.Serializer):
         max_length=200, required=False, allow_blank=True, default="", help_text="Required when `other`."
     )
     death_date = serializers.DateField(required=False, allow_null=True, default=None)
+    status = serializers.ChoiceField(choices=PatientStatus.choices, required=False, default=PatientStatus.ACTIVE)
+    status_date = serializers.DateField(required=False, allow_null=True, default=None, help_text=STATUS_DATE_HELP)
 
 
 class PatientUpdateSerializer(ChangeReasonMixin, PatientWriteSerializer):
@@ -353,6 +333,8 @@ class ProcedureSerializer(DeidentifiedMixin, serializers.ModelSerializer):
     indications = serializers.ListField(child=serializers.ChoiceField(choices=Indication.choices), read_only=True)
     date = date_field()
     days_from_index = DaysFromIndexField()
+    signed_off = SignedOffField()
+    signed_off_at = signed_off_at_field()
     created_at = timestamp_field()
     updated_at = timestamp_field()
 
@@ -372,6 +354,8 @@ class ProcedureSerializer(DeidentifiedMixin, serializers.ModelSerializer):
             "approach",
             "indications",
             "screws",
+            "signed_off",
+            "signed_off_at",
             "version",
             "created_at",
             "updated_at",

@@ -6,7 +6,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from core.free_text import FreeTextFormMixin
 from core.web import RequiredMarkedBoundField
 from registry import services
-from registry.choices import Indication, Treatment
+from registry.choices import Indication, PatientStatus, Treatment
 from registry.models import Patient, Procedure, Screw, Site
 
 REASON_HELP = "Why the record changes (kept in the audit trail)."
@@ -61,12 +61,37 @@ class ServiceForm(FreeTextFormMixin, forms.ModelForm):
             self.add_error(target, messages)
 
 
-class PatientForm(ServiceForm):
+class OptionalStatusMixin:
+    """A patient form sent without the follow-up status keeps the patient's current one (``active``
+    for a new patient), as the services do."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status"].required = False
+
+    def clean_status(self):
+        return self.cleaned_data.get("status") or self.instance.status or PatientStatus.ACTIVE
+
+
+class PatientForm(OptionalStatusMixin, ServiceForm):
     class Meta:
         model = Patient
-        fields = ["site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date"]
-        widgets = {"birth_date": DateInput, "death_date": DateInput}
-        help_texts = {"primary_cancer_detail": "Required when the primary cancer is 'other'."}
+        fields = [
+            "site",
+            "mrn",
+            "birth_date",
+            "sex",
+            "primary_cancer",
+            "primary_cancer_detail",
+            "death_date",
+            "status",
+            "status_date",
+        ]
+        widgets = {"birth_date": DateInput, "death_date": DateInput, "status_date": DateInput}
+        help_texts = {
+            "primary_cancer_detail": "Required when the primary cancer is 'other'.",
+            "status_date": "When the patient withdrew or was lost to follow-up; empty while active.",
+        }
 
     free_text_fields = ("primary_cancer_detail",)
     formula_checked_fields = ("mrn",)

@@ -17,12 +17,23 @@ from core.writes import (
     save,
     validate,
 )
-from registry.choices import Treatment
+from registry.choices import PatientStatus, Treatment
 from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site, normalise_site_code
 from registry.mrn import normalise_mrn
 from registry.permissions import check_can_write_site
+from registry.sign_off import check_not_signed_off, check_patient_not_signed_off
 
-PATIENT_EDITABLE = ("site", "mrn", "birth_date", "sex", "primary_cancer", "primary_cancer_detail", "death_date")
+PATIENT_EDITABLE = (
+    "site",
+    "mrn",
+    "birth_date",
+    "sex",
+    "primary_cancer",
+    "primary_cancer_detail",
+    "death_date",
+    "status",
+    "status_date",
+)
 PROCEDURE_EDITABLE = (
     "date",
     "treatment",
@@ -80,6 +91,13 @@ def _next_study_id() -> str:
     return f"{STUDY_ID_PREFIX}{number:05d}"
 
 
+def status_date_errors(patient: Patient) -> dict:
+    """A patient withdraws or is lost while alive: the status date is not after the death."""
+    if patient.status_date and patient.death_date and patient.status_date > patient.death_date:
+        return {"status_date": [f"The status date cannot be after the date of death ({patient.death_date:%Y-%m-%d})."]}
+    return {}
+
+
 def patient_rule_errors(patient: Patient) -> dict:
     """Rules that need other rows: the MRN is unique within a site; death follows every procedure."""
     errors = {}
@@ -93,6 +111,7 @@ def patient_rule_errors(patient: Patient) -> dict:
         last = patient.procedures.aggregate(last=Max("date"))["last"]
         if last and patient.death_date < last:
             errors["death_date"] = [f"Date of death cannot be before a procedure of this patient ({last:%Y-%m-%d})."]
+    errors.update(status_date_errors(patient))
     return errors
 
 
@@ -107,6 +126,8 @@ def patient_create(
     primary_cancer: str,
     primary_cancer_detail: str = "",
     death_date: datetime.date | None = None,
+    status: str = PatientStatus.ACTIVE,
+    status_date: datetime.date | None = None,
     is_demo: bool = False,
 ) -> Patient:
     check_can_write_site(user, site.pk)
@@ -118,6 +139,8 @@ def patient_create(
         primary_cancer=primary_cancer,
         primary_cancer_detail=(primary_cancer_detail or "").strip(),
         death_date=death_date,
+        status=status,
+        status_date=status_date,
         is_demo=is_demo,
         study_id="pending",  # replaced below, once the record is known to be valid
     )
@@ -153,6 +176,7 @@ def patient_delete(*, user, patient: Patient, reason: str = "") -> None:
     """Deletes the patient with every procedure and outcome; the audit trail keeps them all."""
     check_can_write_site(user, patient.site_id)
     reason = require_reason(reason)
+    check_patient_not_signed_off(patient)
     with audit_context(user=user, action="patient_delete", reason=reason):
         patient.delete()
     clinical_data_changed()
@@ -266,6 +290,7 @@ def procedure_update(
     """Changes a procedure; ``screws``, when given, replaces all its screws."""
     check_can_write_site(user, procedure.patient.site_id)
     reason = require_reason(reason)
+    check_not_signed_off(procedure)
     procedure = lock_for_update(procedure, expected_version=expected_version)
     if "indications" in data:
         data = {**data, "indications": list(data["indications"])}
@@ -295,6 +320,7 @@ def _check_dependent_dates(procedure: Procedure) -> None:
 def procedure_delete(*, user, procedure: Procedure, reason: str = "") -> None:
     check_can_write_site(user, procedure.patient.site_id)
     reason = require_reason(reason)
+    check_not_signed_off(procedure)
     with audit_context(user=user, action="procedure_delete", reason=reason):
         procedure.delete()
     clinical_data_changed()

@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from core import mfa
-from registry import views
+from registry import sign_off_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +27,6 @@ urlpatterns = [
     path("patients/<int:pk>/edit/", views.patient_edit, name="patient_edit"),
     path("patients/<int:patient_pk>/procedures/new/", views.procedure_create, name="procedure_create"),
     path("procedures/<int:pk>/edit/", views.procedure_edit, name="procedure_edit"),
+    path("procedures/<int:pk>/sign-off/", sign_off_views.procedure_sign_off, name="procedure_sign_off"),
+    path("procedures/<int:pk>/unlock/", sign_off_views.procedure_unlock, name="procedure_unlock"),
 ]
