@@ -8,9 +8,12 @@ class Snapshot(models.Model):
     """The latest stats document of the whole registry (site null) or of one site.
 
     One row per scope, replaced by each successful refresh; a failed refresh leaves it as it was.
+    While the registry holds both real and demo patients, the whole registry has a second row,
+    ``real_only``, computed without the demo patients (the dashboard's default then).
     """
 
-    site = models.OneToOneField(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="stats_snapshot")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.CASCADE, related_name="stats_snapshots")
+    real_only = models.BooleanField(default=False, help_text="Computed without the demo patients (is_demo).")
     document = models.JSONField(encoder=DjangoJSONEncoder, help_text="The stats document of docs/contract.md.")
     computed_at = models.DateTimeField(help_text="When the data the document was computed from was read.")
     source_counts = models.JSONField(default=dict, help_text="Rows of each kind the document was computed from.")
@@ -20,11 +23,12 @@ class Snapshot(models.Model):
     class Meta:
         constraints = [
             # One registry-wide row: NULL site ids are not distinct for this constraint.
-            models.UniqueConstraint(fields=["site"], nulls_distinct=False, name="snapshot_one_per_scope"),
+            models.UniqueConstraint(fields=["site", "real_only"], nulls_distinct=False, name="snapshot_one_per_scope"),
         ]
 
     def __str__(self):
-        return f"Statistics of {self.site or 'the registry'} at {self.computed_at:%Y-%m-%d %H:%M}"
+        scope = self.site or ("the registry without demo patients" if self.real_only else "the registry")
+        return f"Statistics of {scope} at {self.computed_at:%Y-%m-%d %H:%M}"
 
 
 class RefreshState(models.Model):

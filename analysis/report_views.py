@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 
 from analysis.report import report_view_model
 from analysis.selectors import snapshot_latest
+from analysis.views import include_demo, scope_query_of
 from registry.models import Site
 from registry.permissions import site_rights, user_role
 from registry.selectors import resolve_site
@@ -29,8 +30,9 @@ def dashboard_report(request):
         raise PermissionDenied("Your account has no registry role.")
     # Any case; empty is the whole registry; an unknown or unseen code is a 404.
     site = resolve_site(request.user, request.GET.get("site", "").strip() or None)
-    snapshot = snapshot_latest(site_id=site.pk if site else None)
-    context = {"site": site, "snapshot": snapshot, "scope_query": f"?site={site.code}" if site else ""}
+    demo = include_demo(request)
+    snapshot = snapshot_latest(site_id=site.pk if site else None, include_demo=demo)
+    context = {"site": site, "snapshot": snapshot, "scope_query": scope_query_of(site, demo)}
     if snapshot is not None:
         context["report"] = report_view_model(snapshot.document, show_months=_may_see_months(request.user, site))
     return render(request, "analysis/report.html", context)

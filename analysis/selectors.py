@@ -149,7 +149,7 @@ def _cohort_query(*, with_visits: bool = True, today: datetime.date | None = Non
             SELECT procedure_id, {complication_counts}, max(date) AS last_date
             FROM {complication} GROUP BY procedure_id
         )
-        SELECT p.site_id, p.sex, p.primary_cancer,
+        SELECT p.site_id, p.is_demo::int AS is_demo, p.sex, p.primary_cancer,
                {age} AS age,
                idx.treatment, idx.fracture_status, idx.ablation,
                COALESCE(idx.prior_local_radiation::int, 0) AS prior_local_radiation,
@@ -279,6 +279,7 @@ def cohort_from_csv(data: bytes) -> Cohort:
         columns[f"not_done_{key}"] = reasons
     columns["followup_windows"] = frame["followup_windows"].to_numpy(dtype=np.int64)
     columns["signed_off"] = frame["signed_off"].to_numpy(dtype=bool)
+    columns["is_demo"] = frame["is_demo"].to_numpy(dtype=bool)
     columns[VISITS_READ] = frame[VISITS_READ].to_numpy(dtype=bool)
     for name in ("site_id", "secondary_count", "has_baseline"):
         columns[name] = frame[name].to_numpy(dtype=np.int64)
@@ -326,18 +327,27 @@ def cohort_source_counts(cohort: Cohort) -> dict[str, int]:
 # --- Snapshots and refresh state ---------------------------------------------------------
 
 
-def snapshot_latest(*, site_id: int | None, with_document: bool = True) -> Snapshot | None:
+def snapshot_latest(*, site_id: int | None, with_document: bool = True, include_demo: bool = True) -> Snapshot | None:
     """The newest snapshot of one site, or of the whole registry when ``site_id`` is None.
 
+    For the whole registry, ``include_demo=False`` picks the document computed without the demo
+    patients where there is one (a registry holding real and demo patients). The snapshot returned
+    tells with ``has_real_only`` whether there is such a document, read in the same query.
     ``with_document=False`` leaves the (large) stats document unread, for callers that need
     only when and from what it was computed.
     """
     snapshots = (
-        Snapshot.objects.filter(site__isnull=True) if site_id is None else Snapshot.objects.filter(site_id=site_id)
+        Snapshot.objects.filter(site__isnull=True)
+        if site_id is None
+        else Snapshot.objects.filter(site_id=site_id, real_only=False)
     )
     if not with_document:
         snapshots = snapshots.defer("document", "source_counts")
-    return snapshots.order_by("-computed_at", "-id").first()
+    rows = {row.real_only: row for row in snapshots}  # at most two rows
+    chosen = rows.get(True) if not include_demo and True in rows else rows.get(False)
+    if chosen is not None:
+        chosen.has_real_only = True in rows
+    return chosen
 
 
 def snapshot_document_text(snapshot_id: int) -> str:

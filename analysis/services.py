@@ -56,6 +56,7 @@ class _Computed:
     document: dict
     source_counts: dict
     fingerprint: str
+    real_only: bool = False  # the whole registry without its demo patients
 
 
 def snapshots_compute(cohort: stats.Cohort, sites: list[Site], *, computed_at: str) -> list[_Computed]:
@@ -63,28 +64,35 @@ def snapshots_compute(cohort: stats.Cohort, sites: list[Site], *, computed_at: s
     # Sorted once, each site's rows and each group of a site are contiguous: their subsets are views.
     cohort = cohort.sorted_by("site_id", "fracture_status", "treatment")
     site_ids = cohort["site_id"]
-    computed = []
-    for site in [None, *sites]:
-        part = cohort if site is None else cohort.subset(site_ids == site.pk)
-        computed.append(
-            _Computed(
-                site=site,
-                document=stats.cohort_document(part, computed_at=computed_at),
-                source_counts=selectors.cohort_source_counts(part),
-                fingerprint=selectors.cohort_fingerprint(part),
-            )
+    scopes = [(site, cohort if site is None else cohort.subset(site_ids == site.pk), False) for site in [None, *sites]]
+    demo = cohort["is_demo"] if cohort.has_column("is_demo") else None
+    if demo is not None and demo.any() and not demo.all():
+        # Real and demo patients side by side: the whole registry once more without the demo ones.
+        scopes.append((None, cohort.subset(~cohort["is_demo"]), True))
+    return [
+        _Computed(
+            site=site,
+            document=stats.cohort_document(part, computed_at=computed_at),
+            source_counts=selectors.cohort_source_counts(part),
+            fingerprint=selectors.cohort_fingerprint(part),
+            real_only=real_only,
         )
-    return computed
+        for site, part, real_only in scopes
+    ]
 
 
 @transaction.atomic
 def _snapshots_store(computed: list[_Computed], *, computed_at: datetime.datetime, duration_ms: int) -> None:
+    if not any(item.real_only for item in computed):
+        # No longer real and demo patients side by side: no document without the demo ones.
+        Snapshot.objects.filter(real_only=True, computed_at__lte=computed_at).delete()
     for item in computed:
-        current = Snapshot.objects.select_for_update().filter(site=item.site).first()
+        current = Snapshot.objects.select_for_update().filter(site=item.site, real_only=item.real_only).first()
         if current is not None and current.computed_at > computed_at:
             continue  # a refresh that read the data later has stored its result already
         Snapshot.objects.update_or_create(
             site=item.site,
+            real_only=item.real_only,
             defaults={
                 "document": item.document,
                 "computed_at": computed_at,
@@ -99,6 +107,8 @@ def _trajectories_stored_apply(computed: list[_Computed]) -> None:
     """The estimates of the trajectory's own schedule, for the strata the refresh could not fit."""
     stored = {row.site_id: row for row in TrajectorySnapshot.objects.all()}
     for item in computed:
+        if item.real_only:
+            continue  # the stored fits are of every patient; this scope has the refresh's own
         row = stored.get(item.site.pk if item.site else None)
         if row is not None:
             cohort_extras.trajectory_stored_apply(item.document, row.document, computed_at=row.computed_at.isoformat())

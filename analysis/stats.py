@@ -70,6 +70,9 @@ class Cohort:
             self._read[name] = self._source[name][self._rows]
         return self._read[name]
 
+    def has_column(self, name: str) -> bool:
+        return name in self._source
+
     @property
     def columns(self) -> dict[str, np.ndarray]:
         return {name: self[name] for name in self._source}

@@ -32,8 +32,21 @@ def _scope(request):
     return site, sites
 
 
-def _status(site) -> dict:
-    snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False)
+def include_demo(request) -> bool:
+    """Whether the whole registry's figures include the demo patients: they are left out by default
+    once real patients are there too (?demo=include puts them back; a site's figures are its own)."""
+    return request.GET.get("demo") == "include"
+
+
+def scope_query_of(site, demo: bool) -> str:
+    """The query string that names a scope on every dashboard URL (panel, status, CSV, report)."""
+    if site is not None:
+        return f"?site={site.code}"
+    return "?demo=include" if demo else ""
+
+
+def _status(site, demo: bool = True) -> dict:
+    snapshot = snapshot_latest(site_id=site.pk if site else None, with_document=False, include_demo=demo)
     state = refresh_state(latest=snapshot) if site is None else refresh_state()
     return {
         "status": state["status"],
@@ -70,9 +83,13 @@ def _sites_table(request, site, sites):
 
 
 def _context(request, site, sites):
-    status, snapshot = _status(site)
-    scope_query = f"?site={site.code}" if site else ""
+    demo = include_demo(request)
+    status, snapshot = _status(site, demo)
+    scope_query = scope_query_of(site, demo)
     return {
+        # The toggle is offered where there is a document without the demo patients.
+        "demo_toggle": site is None and snapshot is not None and snapshot.has_real_only,
+        "include_demo": demo,
         "sites_table": _sites_table(request, site, sites) if snapshot else None,
         "site": site,
         "sites": sites,
@@ -103,12 +120,12 @@ def dashboard_panel(request):
 def dashboard_status(request):
     """A tiny document the page polls: the refresh state and the version of the snapshot on show."""
     site, _ = _scope(request)
-    status, _ = _status(site)
+    status, _ = _status(site, include_demo(request))
     return JsonResponse(status, headers={"Cache-Control": "no-store"})
 
 
-def _snapshot_or_404(site):
-    snapshot = snapshot_latest(site_id=site.pk if site else None)
+def _snapshot_or_404(site, demo: bool = True):
+    snapshot = snapshot_latest(site_id=site.pk if site else None, include_demo=demo)
     if snapshot is None:
         raise Http404("No statistics have been computed yet.")
     return snapshot
@@ -128,7 +145,7 @@ def _filename(site, name: str, snapshot) -> str:
 @require_GET
 def dashboard_table_csv(request, name: str):
     site, _ = _scope(request)
-    snapshot = _snapshot_or_404(site)
+    snapshot = _snapshot_or_404(site, include_demo(request))
     table = dashboard_tables(snapshot.document).get(name)
     if table is None:
         raise Http404("No such table.")
@@ -148,7 +165,7 @@ def dashboard_table_csv(request, name: str):
 @require_GET
 def dashboard_document_json(request):
     site, _ = _scope(request)
-    snapshot = _snapshot_or_404(site)
+    snapshot = _snapshot_or_404(site, include_demo(request))
     response = HttpResponse(
         json.dumps(snapshot.document, cls=DjangoJSONEncoder, indent=2), content_type="application/json"
     )
