@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from outcomes import selectors as outcome_selectors
 from outcomes import services as outcome_services
-from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure
+from outcomes.models import Complication, Encounter, EncounterKind, SecondaryProcedure, VisitNotDone
 from quality.selectors_retracted import PROCEDURE_CHILDREN, describe
 from registry import selectors as registry_selectors
 from registry import services as registry_services
@@ -47,6 +47,12 @@ KINDS = {
     ),
     "complication": RetractKind(
         Complication, outcome_selectors.complications_visible_to, outcome_services.complication_delete, "complication"
+    ),
+    "visit-not-done": RetractKind(
+        VisitNotDone,
+        outcome_selectors.visits_not_done_visible_to,
+        outcome_services.visit_not_done_delete,
+        "visit_not_done",
     ),
 }
 

@@ -43,6 +43,9 @@ def records(procedure):
         "complication": outcome_services.complication_create(
             user=None, procedure=procedure, date=datetime.date(2024, 2, 1), kind="infection", description="wound"
         ),
+        "visit-not-done": outcome_services.visit_not_done_create(
+            user=None, procedure=procedure, visit="month3", reason="too_ill"
+        ),
     }
 
 
@@ -61,6 +64,7 @@ KIND_MESSAGES = {
     "encounter": "Follow-up retracted.",
     "secondary-procedure": "Secondary procedure retracted.",
     "complication": "Complication retracted.",
+    "visit-not-done": "Visit not done retracted.",
 }
 
 
@@ -122,10 +126,11 @@ def test_a_procedure_lists_what_goes_with_it_and_asks_for_confirmation(client, p
     assert groups == {
         "Screws": ["S1 Transiliac-transsacral left 7.3 mm"],
         "Encounters": ["2024-02-09 · Follow-up"],
+        "Visits not done": ["3 months"],
         "Secondary procedures": ["2024-03-01 · Radiotherapy"],
         "Complications": ["2024-02-01 · Infection"],
     }
-    assert "I understand that the 4 records listed above are retracted with it." in page.content.decode()
+    assert "I understand that the 5 records listed above are retracted with it." in page.content.decode()
     assert unconfirmed.status_code == 200
     assert unconfirmed.context["form"].errors["confirm_dependents"] == [
         "Confirm that the records listed above are retracted with it."
@@ -156,6 +161,7 @@ def test_a_patient_goes_with_everything_and_every_deletion_is_audited_with_the_r
         "Procedures": 2,
         "Screws": 1,
         "Encounters": 1,
+        "Visits not done": 1,
         "Secondary procedures": 1,
         "Complications": 1,
     }
@@ -176,6 +182,7 @@ def test_a_patient_goes_with_everything_and_every_deletion_is_audited_with_the_r
             ("Encounter", records["encounter"].pk),
             ("SecondaryProcedure", records["secondary-procedure"].pk),
             ("Complication", records["complication"].pk),
+            ("VisitNotDone", records["visit-not-done"].pk),
         ]
     )
     assert len({e.pgh_context_id for _, e in events}) == 1
@@ -369,6 +376,7 @@ def test_a_retracted_patient_leaves_the_patient_list(client, personas, patient):
         ("patient_edit", "patient", "patient"),
         ("procedure_edit", "procedure", "procedure"),
         ("encounter_edit", "encounter", "encounter"),
+        ("visit_not_done_edit", "visit-not-done", "visit-not-done"),
     ],
 )
 def test_each_edit_page_links_to_its_retraction(client, personas, patient, procedure, records, url_name, kind, key):
