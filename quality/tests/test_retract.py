@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
@@ -307,6 +308,8 @@ def test_the_timeline_lists_retracted_entries_with_who_when_why(client, personas
     ]  # fmt: skip
     page = response.content.decode()
     assert 'id="retracted"' in page
+    when = timezone.localtime(entries[0].when)  # the sites' time zone (TIME_ZONE), not UTC
+    assert f"<td>{when:%Y-%m-%d %H:%M %Z}</td>" in page
     assert reverse("record_history", args=["procedure", second.pk]) in page
     assert reverse("record_history", args=["complication", records["complication"].pk]) in page
 
