@@ -10,6 +10,7 @@ from analysis.selectors import snapshot_latest
 from analysis.services import stats_refresh
 from outcomes import services as outcome_services
 from outcomes.schedule import SCHEDULE
+from registry import services
 from registry.choices import Role
 from registry.models import Patient
 from registry.sign_off import procedure_sign_off, procedure_unlock
@@ -36,9 +37,9 @@ def _patient(site, *, days_ago, stratum, treatment, followups=(), death=None, st
         outcome_services.visit_not_done_create(user=None, procedure=procedure, visit=visit, reason=reason)
     if status:
         code, n = status
-        # Written straight to the row: no service changes a patient's follow-up status yet (a
-        # second-release service of registry will; this test needs only the stored values).
-        Patient.objects.filter(pk=patient.pk).update(status=code, status_date=day(n))
+        services.patient_update(
+            user=None, patient=patient, data={"status": code, "status_date": day(n)}, reason="left the study"
+        )
     return procedure
 
 
