@@ -15,7 +15,7 @@ from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.http import require_POST
 
 from core.csv_safe import SafeWriter
@@ -72,8 +72,16 @@ def fix_url(query: DataQuery) -> str:
     return f"{url}#field-{query.field}" if query.field else url
 
 
+def not_done_url(query: DataQuery) -> str:
+    """For a missed visit, the form that marks it not done (with a reason); else empty."""
+    if query.kind == QueryKind.PROCEDURE and query.rule == "visit_missed" and query.field:
+        return f"{reverse('visit_not_done_create', args=[query.record])}?{urlencode({'visit': query.field})}"
+    return ""
+
+
 def _with_links(query: DataQuery) -> DataQuery:
     query.fix_url = fix_url(query)
+    query.not_done_url = not_done_url(query)
     query.patient_url = f"{reverse('patient_detail', args=[query.patient_id])}#query-{query.pk}"
     return query
 

@@ -263,6 +263,9 @@ def test_a_missing_visit_is_fixed_by_recording_it(client, personas, encounter_a)
     create = reverse("encounter_create", args=[procedure.pk])
     assert f'<a href="{create}?kind=baseline">Fix</a>' in page
     assert f'<a href="{create}?kind=followup">Fix</a>' in page
+    not_done = reverse("visit_not_done_create", args=[procedure.pk])
+    assert f'<a href="{not_done}?visit=week2">Mark not done</a>' in page
+    assert page.count("Mark not done") == 1
     assert f'<a href="{reverse("procedure_edit", args=[procedure.pk])}#field-cement_volume_ml">Fix</a>' in page
     assert [q.pk for q in as_user(client, personas["alice"]).get(reverse("query_list")).context["page"]] == [
         baseline.pk,
