@@ -92,13 +92,13 @@ def call_service(form, call, *, model, extras=None, request=None):
                 display=display_value,
             )
             _show_taken_values(form, result)
+            for name, value in result.extras.items():  # the page shows them; ``call`` saves them
+                extras[name].mine = value
             taken, editors = [label for _, label in result.taken], result.editors
             if result.conflicts:
                 return None, _conflict_context(result, current)
             form.cleaned_data.update(result.values)
             form.cleaned_data["version"] = current.version
-            for name, value in result.extras.items():
-                extras[name].mine = value
             continue
         if taken and request is not None:
             messages.info(request, merged_message(taken, editors))

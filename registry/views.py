@@ -222,6 +222,8 @@ def _procedure_form_page(request, *, patient: Patient, procedure: Procedure | No
         if saved:
             messages.success(request, "Procedure saved.")
             return redirect(f"{reverse('patient_detail', args=[patient.pk])}#procedure-{saved.pk}")
+        if editing and extras["screws"].mine != screws:
+            formset = screw_formset(procedure=procedure)  # the merge kept the other user's screws: show them
     title = f"Edit procedure of {patient.study_id}" if editing else f"New procedure for {patient.study_id}"
     context = {
         "form": form,

@@ -209,3 +209,29 @@ def test_without_the_loaded_version_in_the_audit_every_difference_is_a_conflict(
     assert response.status_code == 409
     assert response.context["stale"]["differences"] == [("Sex", "Female", "Male"), ("Primary cancer", "Lung", "Breast")]
     assert (patient.sex, patient.primary_cancer) == ("female", "lung")
+
+
+def test_the_other_users_screws_are_shown_when_the_page_asks_about_another_field(client, personas, patient):
+    procedure = ProcedureFactory(patient=patient, date=datetime.date(2024, 1, 10))
+    url = reverse("procedure_edit", args=[procedure.pk])
+    client.force_login(personas["alice"])
+    alice = loaded(client, url)
+    client.force_login(personas["bob"])
+    client.post(url, {**loaded(client, url), "screws-0-diameter_mm": "6.5", "ablation": "rfa"})
+    client.force_login(personas["alice"])
+
+    conflict = client.post(url, {**alice, "ablation": "cryo"})
+    chosen = client.post(
+        url, {**loaded(client, url) | alice, "ablation": "cryo", "merge_ablation": "mine", "merge_version": "2"}
+    )
+
+    assert conflict.status_code == 409
+    assert conflict.context["stale"]["differences"] == [("Ablation", "Radiofrequency (RFA)", "Cryoablation")]
+    assert conflict.context["stale"]["taken"] == ["Screws"]
+    assert conflict.context["formset"].forms[0]["diameter_mm"].value() == Decimal("6.5")
+    procedure.refresh_from_db()
+    assert chosen.status_code == 302
+    assert (procedure.ablation, list(procedure.screws.values_list("diameter_mm", flat=True))) == (
+        "cryo",
+        [Decimal("6.5")],
+    )
