@@ -3,7 +3,7 @@
 from django import forms
 
 from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
-from outcomes.msts import DOMAIN_COUNT, DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX, msts_percent
+from outcomes.msts import DOMAIN_COUNT, DOMAIN_MAX, DOMAINS, MSTS_FIELDS, MSTS_MAX, incomplete_warnings, msts_percent
 from registry.forms import DateInput, ServiceForm
 
 NOT_SCORED = ""
@@ -60,6 +60,13 @@ class EncounterForm(ServiceForm):
 
     def msts_fields(self):
         return [self[field] for field in MSTS_FIELDS]
+
+    def incomplete_msts_warnings(self) -> list[str]:
+        """The page's question about a partly scored MSTS (outcomes.msts.incomplete_warnings), asked of
+        a new encounter, or of an edit that changes a score."""
+        if self.editing and not set(self.changed_data) & set(MSTS_FIELDS):
+            return []
+        return incomplete_warnings({field: self.cleaned_data.get(field) for field in MSTS_FIELDS})
 
     def running_total(self) -> tuple[int | None, float | None, int]:
         """Total, percent and number of domains scored, from what the form holds (server-side first paint)."""

@@ -83,3 +83,16 @@ def msts_percent_exact(total):
 def msts_percent(total: int | None) -> float | None:
     """The total as a percentage of MSTS_MAX, to one decimal; None without a total."""
     return None if total is None else round(msts_percent_exact(total), 1)
+
+
+def incomplete_warnings(scores: dict) -> list[str]:
+    """The soft rule of a partly scored MSTS (some but not all six domains; the pages ask to confirm,
+    the API accepts it): one sentence naming the domains left unscored. None or all scored: no warning."""
+    missing = [domain.label.lower() for domain in DOMAINS if scores.get(domain.field) is None]
+    if not missing or len(missing) == DOMAIN_COUNT:
+        return []
+    scored = DOMAIN_COUNT - len(missing)
+    return [
+        f"MSTS: {scored} of {DOMAIN_COUNT} domains scored (not scored: {', '.join(missing)}); "
+        "the total stays undefined until all six are scored."
+    ]

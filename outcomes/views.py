@@ -8,11 +8,13 @@ import datetime
 import re
 
 from django.contrib import messages
+from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from core.web import call_service, render_form
+from core.web import call_service, confirmation_given, render_form
+from core.writes import NeedsConfirmation
 from outcomes import services
 from outcomes.forms import ComplicationForm, EncounterForm, SecondaryProcedureForm, VisitNotDoneForm
 from outcomes.models import Complication, Encounter, EncounterKind, ScheduledVisit, SecondaryProcedure, VisitNotDone
@@ -69,6 +71,8 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
             def call():
                 return services.encounter_record(user=request.user, procedure=procedure, **form.record_data())
 
+        if not confirmation_given(request):
+            call = _asking_about_msts(call, form.incomplete_msts_warnings())
         saved, stale = call_service(form, call, model=Encounter, request=request)
         if saved:
             messages.success(request, "Follow-up saved." if saved.kind == EncounterKind.FOLLOWUP else "Baseline saved.")
@@ -87,6 +91,33 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
         "msts_scored": scored,
     }
     return render_form(request, "outcomes/encounter_form.html", context, stale)
+
+
+def _asking_about_msts(call, warnings: list[str]):
+    """``call``, made to ask "are you sure?" about a partly scored MSTS (``warnings``) as well.
+
+    A question of the pages only: the API accepts a partial score (the quality rule msts_incomplete
+    then opens a data query). The service runs in a savepoint that is rolled back, so that its own
+    questions are listed with this one and one tick of the box confirms them all.
+    """
+    if not warnings:
+        return call
+
+    def asking():
+        try:
+            with transaction.atomic():
+                call()
+                raise _MstsQuestion
+        except _MstsQuestion:
+            raise NeedsConfirmation(warnings) from None
+        except NeedsConfirmation as error:
+            raise NeedsConfirmation([*error.warnings, *warnings]) from None
+
+    return asking
+
+
+class _MstsQuestion(Exception):
+    """Undoes the save of an entry whose partial MSTS is yet to be confirmed."""
 
 
 @writer_view

@@ -261,3 +261,88 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_tablet(chromium, live_server, 
     missing = [f"{width} px: {request}" for width, (_, requests) in results.items() for request in requests]
     assert too_wide == [], "\n".join(too_wide)
     assert missing == [], "\n".join(missing)
+
+
+# --- The encounter form with the keyboard ------------------------------------------------------------
+
+
+def _checked(page, field) -> str:
+    return page.evaluate(f"() => document.querySelector('input[name={field}]:checked').value")
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_msts_arrow_keys_stop_at_either_end_and_a_partial_score_is_confirmed(chromium, live_server, world):
+    from outcomes.models import Encounter
+
+    context = _signed_in_context(chromium, live_server, world.personas["alice"], 1280)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        page.goto(
+            f"{live_server.url}{reverse('encounter_create', args=[world.procedure.pk])}?kind=followup&date=2024-02-20"
+        )
+        assert _checked(page, "msts_pain") == ""  # starts unscored, not at 0
+        page.focus("input[name=msts_pain]:checked")
+        page.keyboard.press("ArrowRight")  # a browser's group would wrap round to 0
+        assert _checked(page, "msts_pain") == ""
+        page.keyboard.press("ArrowLeft")
+        assert _checked(page, "msts_pain") == "5"
+        page.keyboard.press("ArrowRight")  # not on into "not scored"
+        assert _checked(page, "msts_pain") == "5"
+        page.keyboard.press("ArrowDown")
+        assert _checked(page, "msts_pain") == "5"
+        page.keyboard.press("ArrowLeft")
+        page.keyboard.press("ArrowUp")
+        assert _checked(page, "msts_pain") == "3"
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowLeft")  # not round to "not scored"
+        assert _checked(page, "msts_pain") == "0"
+        assert page.inner_text("[data-msts-total]") == "Total: not defined (1 of 6 domains scored)"
+        ring = page.evaluate(
+            """() => { const box = document.querySelector("input[name=msts_pain]:checked").closest("label");
+                       const style = getComputedStyle(box);
+                       return [style.outlineStyle, style.outlineWidth, style.borderTopLeftRadius]; }"""
+        )
+        assert ring == ["solid", "3px", "6px"]  # the focused score's box shows a round ring
+        page.keyboard.press("Delete")
+        assert _checked(page, "msts_pain") == ""
+
+        page.keyboard.press("End")
+        page.check("#id_msts_function_3")
+        page.check("#id_narcotic_change_1")
+        page.click("button:has-text('Save encounter')")
+        alert = page.locator("#confirm-warnings")
+        assert "MSTS: 2 of 6 domains scored" in alert.inner_text()
+        assert Encounter.objects.filter(date=datetime.date(2024, 2, 20)).count() == 0
+        page.check("#id_confirm_warnings")
+        page.click("button:has-text('Save encounter')")
+        page.wait_for_url(f"**/patients/{world.patient.pk}/#procedure-{world.procedure.pk}")
+        assert page.inner_text(".messages") == "Follow-up saved."
+        saved = Encounter.objects.get(date=datetime.date(2024, 2, 20))
+        assert (saved.msts_pain, saved.msts_function, saved.msts_total) == (5, 3, None)
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_required_fields_show_their_star_and_focus_rings_are_round(chromium, live_server, world):
+    context = _signed_in_context(chromium, live_server, world.personas["alice"], 390)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}{reverse('patient_create')}")
+        star = page.locator("#field-mrn .required-mark")
+        assert star.is_visible() and star.inner_text() == "*"
+        assert page.get_attribute("#id_mrn", "aria-required") == "true"
+        assert page.locator("#field-death_date .required-mark").count() == 0
+        page.focus("#id_mrn")
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("Tab")  # a keyboard focus, so :focus-visible holds
+        style = page.evaluate(
+            "() => { const s = getComputedStyle(document.activeElement);"
+            " return [document.activeElement.id, s.outlineStyle, s.outlineWidth, s.borderTopLeftRadius]; }"
+        )
+        assert style[:3] == ["id_mrn", "solid", "3px"] and style[3] != "0px"
+    finally:
+        context.close()

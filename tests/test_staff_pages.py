@@ -14,6 +14,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from outcomes.models import Encounter
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
 pytestmark = pytest.mark.django_db
@@ -329,3 +330,93 @@ def test_the_sites_time_zone_is_set_and_a_wrong_one_stops_the_start():
     )
     assert process.returncode != 0
     assert "TIME_ZONE must be an IANA time zone name" in process.stderr
+
+
+# --- MSTS: unscored at first, a partial score asked about ------------------------------------
+
+
+def test_each_msts_domain_starts_as_not_scored(client, personas, procedure):
+    client.force_login(personas["alice"])
+
+    form = client.get(reverse("encounter_create", args=[procedure.pk])).context["form"]
+
+    for field in SCORES:
+        assert [(radio.data["value"], radio.data["selected"]) for radio in form[field]][-1] == ("", True)
+        assert not any(radio.data["selected"] for radio in form[field] if radio.data["value"] != "")
+
+
+PARTIAL = {**SCORES, "msts_walking": "", "msts_gait": ""}
+PARTIAL_WARNING = (
+    "MSTS: 4 of 6 domains scored (not scored: walking ability, gait); "
+    "the total stays undefined until all six are scored."
+)
+
+
+def test_a_partial_msts_asks_for_confirmation_and_saves_nothing(client, personas, procedure):
+    client.force_login(personas["alice"])
+    data = {"kind": "followup", "date": "2024-01-24", **PARTIAL, "narcotic_change": "decreased"}
+
+    response = client.post(reverse("encounter_create", args=[procedure.pk]), data)
+
+    assert response.status_code == 200
+    assert response.context["form"].confirmation_warnings == [PARTIAL_WARNING]
+    page = response.content.decode()
+    assert PARTIAL_WARNING in page and 'name="confirm_warnings"' in page
+    assert not Encounter.objects.exists()
+
+
+def test_a_confirmed_partial_msts_is_saved_without_a_total(client, personas, procedure):
+    client.force_login(personas["alice"])
+    data = {"kind": "followup", "date": "2024-01-24", **PARTIAL, "narcotic_change": "decreased"}
+
+    response = client.post(reverse("encounter_create", args=[procedure.pk]), {**data, "confirm_warnings": "1"})
+
+    assert response.status_code == 302
+    encounter = Encounter.objects.get()
+    assert (encounter.msts_walking, encounter.msts_gait, encounter.msts_total) == (None, None, None)
+    assert encounter.msts_pain == 1
+
+
+def test_no_question_for_a_complete_or_an_unscored_msts(client, personas, procedure):
+    client.force_login(personas["alice"])
+    unscored = dict.fromkeys(SCORES, "")
+
+    complete = client.post(
+        reverse("encounter_create", args=[procedure.pk]), {"kind": "baseline", "date": "2024-01-08", **SCORES}
+    )
+    none = client.post(
+        reverse("encounter_create", args=[procedure.pk]),
+        {"kind": "followup", "date": "2024-01-24", **unscored, "narcotic_change": "decreased"},
+    )
+
+    assert (complete.status_code, none.status_code) == (302, 302)
+    assert Encounter.objects.count() == 2
+
+
+def test_an_edit_that_leaves_a_partial_score_alone_is_not_asked_again(client, personas, procedure):
+    encounter = EncounterFactory(procedure=procedure, msts_walking=None, msts_gait=None, narcotic_change="stable")
+    client.force_login(personas["alice"])
+    data = {
+        "kind": "followup",
+        "date": encounter.date.isoformat(),
+        **PARTIAL,
+        "msts_pain": "3",
+        "msts_function": "3",
+        "msts_emotional_acceptance": "3",
+        "msts_supports": "3",
+        "narcotic_change": "decreased",
+        "version": encounter.version,
+        "change_reason": "narcotics were in fact reduced",
+    }
+
+    kept = client.post(reverse("encounter_edit", args=[encounter.pk]), data)
+    encounter.refresh_from_db()
+    rescored = client.post(
+        reverse("encounter_edit", args=[encounter.pk]), {**data, "msts_pain": "2", "version": encounter.version}
+    )
+
+    assert kept.status_code == 302
+    assert rescored.status_code == 200
+    assert rescored.context["form"].confirmation_warnings == [PARTIAL_WARNING]
+    encounter.refresh_from_db()
+    assert (encounter.narcotic_change, encounter.msts_pain) == ("decreased", 3)

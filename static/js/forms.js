@@ -75,12 +75,46 @@
     if (first) first.focus();
   }
 
+  // --- MSTS radio groups: arrow keys step through the scores 0-5 and stop at either end -------
+  // A browser's radio group wraps around: from 5 into "not scored", from "not scored" round to 0,
+  // so a key held too long changes a score unseen. Here the arrows move between neighbouring scores
+  // and stop at 0 and 5; from "not scored" the backward arrow reaches 5 (its neighbour on the page),
+  // Home and End go to 0 and 5, and Delete or Backspace sets the domain back to "not scored".
+  function mstsKeydown(form, event) {
+    var input = event.target;
+    if (!input.matches("input[data-msts-domain]")) return;
+    var group = Array.prototype.slice.call(form.querySelectorAll("input[data-msts-domain]")).filter(function (r) {
+      return r.name === input.name;
+    });
+    var scores = group.filter(function (r) { return r.value !== ""; });
+    var unscored = group.filter(function (r) { return r.value === ""; })[0];
+    var key = event.key;
+    var forward = key === "ArrowRight" || key === "ArrowDown";
+    var backward = key === "ArrowLeft" || key === "ArrowUp";
+    var next = null;
+    if (key === "Home") next = scores[0];
+    else if (key === "End") next = scores[scores.length - 1];
+    else if (key === "Delete" || key === "Backspace") next = unscored || null;
+    else if (input.value === "") next = backward ? scores[scores.length - 1] : (forward ? input : null);
+    else if (forward || backward) {
+      var at = scores.indexOf(input) + (forward ? 1 : -1);
+      next = scores[Math.max(0, Math.min(at, scores.length - 1))];
+    }
+    if (!next) return;
+    event.preventDefault();
+    if (next === input) return;
+    next.checked = true;
+    next.focus();
+    next.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+
   function enhance(form) {
     if (form.matches("[data-encounter-form]")) {
       form.addEventListener("change", function (event) {
         if (event.target.matches("input[data-msts-domain]")) mstsTotal(form);
         if (event.target.matches("input[data-encounter-kind]")) kindToggle(form);
       });
+      form.addEventListener("keydown", function (event) { mstsKeydown(form, event); });
       mstsTotal(form);
       kindToggle(form);
     }
