@@ -70,6 +70,7 @@ def _load_patient(site: Site, record: dict) -> Patient:
     )
     for visit in record["followups"]:
         outcome_services.encounter_record(
+            confirm=True,  # the cohort as the study recorded it (one patient has two 3-month visits)
             user=None,
             procedure=procedure,
             date=on(visit["days"]),

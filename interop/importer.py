@@ -291,7 +291,9 @@ class Importer:
                     patient = services.patient_create(user=None, site=site, mrn=mrn, **{**required, **data})
                     outcome = "created"
                 else:
-                    outcome, patient = self._update(services.patient_update, patient, patient=patient, data=data)
+                    outcome, patient = self._update(
+                        services.patient_update, patient, patient=patient, data=data, confirm=True
+                    )
                 self.patients[(site.pk, mrn)] = patient
                 return outcome
 
@@ -331,6 +333,7 @@ class Importer:
                         date=date,
                         treatment=treatment,
                         screws=group["screws"] if group else [],
+                        confirm=True,
                         **{**required, **data},
                     )
                     outcome = "created"
@@ -344,6 +347,7 @@ class Importer:
                         procedure=procedure,
                         data=data,
                         screws=group["screws"] if group else None,
+                        confirm=True,
                     )
                     if group:
                         self.report.count("screws", "unchanged" if before == _screw_rows(procedure) else "updated")
@@ -366,7 +370,7 @@ class Importer:
 
             def write(procedure=procedure, group=group, before=before):
                 services.procedure_update(
-                    user=None, procedure=procedure, data={}, screws=group["screws"], reason=self.reason
+                    user=None, procedure=procedure, data={}, screws=group["screws"], reason=self.reason, confirm=True
                 )
                 return "unchanged" if before == _screw_rows(procedure) else "updated"
 
@@ -374,6 +378,8 @@ class Importer:
 
     def events_sheet(self, sheet: _Sheet, model, fields, create, update, instance_name, progress) -> None:
         """Encounters, secondary procedures and complications: matched by procedure + date + kind."""
+        # A file states what happened: like the API, it accepts what the pages ask to confirm.
+        confirmed = {"confirm": True} if model is Encounter else {}
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -385,9 +391,9 @@ class Importer:
                 data = self._cells(sheet, line, row, model, fields)
                 existing = model.objects.filter(procedure=procedure, **key).order_by("id").first()
                 if existing is None:
-                    create(user=None, procedure=procedure, **key, **data)
+                    create(user=None, procedure=procedure, **key, **data, **confirmed)
                     return "created"
-                return self._update(update, existing, data=data, **{instance_name: existing})[0]
+                return self._update(update, existing, data=data, **{instance_name: existing}, **confirmed)[0]
 
             self._apply(sheet, line, write)
 

@@ -75,6 +75,16 @@ class NotDoneReason(models.TextChoices):
 _ALL_SCORED = Q(**{f"{field}__isnull": False for field in MSTS_FIELDS})
 
 
+def _count(number: int, noun: str, plural: str = "") -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def _after_death(records, death_date, noun: str) -> list[str]:
+    """The sentence refusing a death before the latest of ``records`` dated after it (registry.consistency)."""
+    last = records.filter(date__gt=death_date).order_by("-date").values_list("date", flat=True).first()
+    return [f"Date of death cannot be before {noun} of this patient ({last:%Y-%m-%d})."] if last else []
+
+
 @audited
 class Encounter(VersionedModel):
     """One visit: the baseline assessment before the procedure or a follow-up after it."""
@@ -193,10 +203,33 @@ class Encounter(VersionedModel):
             return ["A follow-up encounter of this procedure would fall on or before it."]
         return []
 
+    @classmethod
+    def death_date_errors(cls, patient, death_date) -> list[str]:
+        """Why the patient cannot have died on ``death_date``: a visit after it (registry asks)."""
+        encounters = cls.objects.filter(procedure__patient=patient)
+        return [
+            *_after_death(encounters.filter(kind=EncounterKind.BASELINE), death_date, "a baseline encounter"),
+            *_after_death(encounters.filter(kind=EncounterKind.FOLLOWUP), death_date, "a follow-up"),
+        ]
+
+    @classmethod
+    def analysis_counts(cls, procedure) -> list[str]:
+        """The visits of ``procedure`` the analysis reads while it is the index procedure (registry asks)."""
+        counts = dict(
+            cls.objects.filter(procedure=procedure).values_list("kind").annotate(n=models.Count("id")).order_by()
+        )
+        return [
+            _count(counts[kind], noun)
+            for kind, noun in ((EncounterKind.FOLLOWUP, "follow-up"), (EncounterKind.BASELINE, "baseline"))
+            if counts.get(kind)
+        ]
+
 
 class _AfterIndexEvent(VersionedModel):
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="+")
     date = models.DateField(validators=[validate_not_future])
+
+    noun = "event"  # how the messages name one of these records
 
     class Meta:
         abstract = True
@@ -213,6 +246,17 @@ class _AfterIndexEvent(VersionedModel):
             return ["A secondary procedure or complication of this procedure would fall on or before it."]
         return []
 
+    @classmethod
+    def death_date_errors(cls, patient, death_date) -> list[str]:
+        """Why the patient cannot have died on ``death_date``: one of these after it (registry asks)."""
+        return _after_death(cls.objects.filter(procedure__patient=patient), death_date, f"a {cls.noun}")
+
+    @classmethod
+    def analysis_counts(cls, procedure) -> list[str]:
+        """These records of ``procedure``, which the analysis reads while it is the index procedure."""
+        number = cls.objects.filter(procedure=procedure).count()
+        return [_count(number, cls.noun)] if number else []
+
 
 @audited
 class SecondaryProcedure(_AfterIndexEvent):
@@ -221,6 +265,8 @@ class SecondaryProcedure(_AfterIndexEvent):
     procedure = models.ForeignKey(Procedure, on_delete=models.CASCADE, related_name="secondary_procedures")
     kind = models.CharField(max_length=24, choices=SecondaryProcedureKind.choices)
     reason = models.TextField(blank=True)
+
+    noun = "secondary procedure"
 
     class Meta(_AfterIndexEvent.Meta):
         pass
@@ -236,11 +282,24 @@ class Complication(_AfterIndexEvent):
     description = models.TextField(blank=True)
     resolved = models.BooleanField(default=False)
 
+    noun = "complication"
+
     class Meta(_AfterIndexEvent.Meta):
         pass
 
     def __str__(self):
         return f"{self.get_kind_display()} {self.date}"
+
+    def clean(self):
+        errors = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if self.kind == ComplicationKind.OTHER and not (self.description or "").strip():
+            errors["description"] = ["Describe the complication when its kind is 'other'."]
+        if errors:
+            raise ValidationError(errors)
 
 
 @audited
@@ -279,3 +338,9 @@ class VisitNotDone(VersionedModel):
     def procedure_date_errors(cls, procedure) -> list[str]:
         """A visit not done names its window, not a date: a moved procedure moves it along."""
         return []
+
+    @classmethod
+    def analysis_counts(cls, procedure) -> list[str]:
+        """The visits of ``procedure`` recorded as not done, which the completeness statistic reads."""
+        number = cls.objects.filter(procedure=procedure).count()
+        return [_count(number, "visit not done", "visits not done")] if number else []

@@ -1,6 +1,7 @@
 """Every write of encounters, secondary procedures, complications and visits not done."""
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 
 from django.db import transaction
@@ -8,13 +9,14 @@ from django.db import transaction
 from core.writes import (
     assign,
     audit_context,
+    check_warnings,
     clinical_data_changed,
     lock_for_update,
     require_reason,
     save,
     validate,
 )
-from outcomes import schedule
+from outcomes import consistency, plausibility, schedule
 from outcomes.models import (
     MSTS_FIELDS,
     Complication,
@@ -47,7 +49,25 @@ def encounter_rule_errors(encounter: Encounter) -> dict:
         if others.exclude(pk=encounter.pk).exists():
             errors["kind"] = ["This procedure already has a baseline encounter."]
     errors.update(not_done_window_errors(encounter))
-    return errors
+    return consistency.merge_errors(
+        errors, consistency.same_day_errors(encounter), consistency.empty_followup_errors(encounter)
+    )
+
+
+def encounter_warnings(encounter: Encounter, *, changed: Sequence[str] | None = None) -> list[str]:
+    """The soft rules of an encounter about to be saved (the pages ask to confirm them): a second
+    follow-up in one window of the schedule; implausible values (outcomes.plausibility: of a new
+    encounter, or among the fields ``changed``)."""
+    return [
+        *consistency.window_warnings(encounter, changed=changed),
+        *plausibility.encounter_warnings(encounter, changed=changed),
+    ]
+
+
+def _lock_procedure(procedure: Procedure) -> None:
+    # Saves of one procedure's visits wait for each other, so that the rules comparing them
+    # (one follow-up a day, one baseline) hold under concurrent requests too.
+    Procedure.objects.select_for_update().filter(pk=procedure.pk).first()
 
 
 @transaction.atomic
@@ -65,9 +85,12 @@ def encounter_record(
     msts_gait: int | None = None,
     narcotic_change: str | None = None,
     opioid_mme_per_day: Decimal | None = None,
+    confirm: bool = False,
 ) -> Encounter:
-    """Records a visit with its MSTS assessment (any domain may be left unscored)."""
+    """Records a visit with its MSTS assessment (any domain may be left unscored, but a follow-up
+    records something); soft rules (``encounter_warnings``) raise NeedsConfirmation unless ``confirm``."""
     check_can_write_site(user, procedure.patient.site_id)
+    _lock_procedure(procedure)
     check_not_signed_off(procedure)
     encounter = Encounter(
         procedure=procedure,
@@ -83,7 +106,8 @@ def encounter_record(
         opioid_mme_per_day=opioid_mme_per_day,
     )
     validate(encounter, errors=encounter_rule_errors(encounter))
-    with audit_context(user=user, action="encounter_record"):
+    reason = check_warnings(encounter_warnings(encounter), confirm=confirm)
+    with audit_context(user=user, action="encounter_record", reason=reason):
         save(encounter)
     encounter.refresh_from_db(fields=["msts_total"])
     clinical_data_changed()
@@ -92,17 +116,26 @@ def encounter_record(
 
 @transaction.atomic
 def encounter_update(
-    *, user, encounter: Encounter, data: dict, expected_version: int | None = None, reason: str = ""
+    *,
+    user,
+    encounter: Encounter,
+    data: dict,
+    expected_version: int | None = None,
+    reason: str = "",
+    confirm: bool = False,
 ) -> Encounter:
     check_can_write_site(user, encounter.procedure.patient.site_id)
     reason = require_reason(reason)
+    _lock_procedure(encounter.procedure)
     check_not_signed_off(encounter.procedure_id)
     encounter = lock_for_update(encounter, expected_version=expected_version)
     if "narcotic_change" in data:
         data = {**data, "narcotic_change": data["narcotic_change"] or None}
-    if not assign(encounter, data, allowed=ENCOUNTER_EDITABLE):
+    changed = assign(encounter, data, allowed=ENCOUNTER_EDITABLE)
+    if not changed:
         return encounter  # nothing changes: no new version, no audit event
     validate(encounter, errors=encounter_rule_errors(encounter))
+    reason = check_warnings(encounter_warnings(encounter, changed=changed), confirm=confirm, reason=reason)
     encounter.version += 1
     with audit_context(user=user, action="encounter_update", reason=reason):
         save(encounter)

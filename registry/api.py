@@ -62,6 +62,7 @@ from registry.choices import (
     Treatment,
 )
 from registry.models import Patient, PhiAccess, Procedure, Screw, Site
+from registry.mrn import normalise_mrn
 from registry.permissions import RegistryAccess, may_see_phi
 
 
@@ -209,16 +210,29 @@ class PatientFilter(filters.FilterSet):
     sex = ChoiceFilter(choices=Sex.choices)
     primary_cancer = ChoiceFilter(choices=PrimaryCancer.choices)
     study_id = filters.CharFilter()
-    mrn = filters.CharFilter(method="filter_mrn", help_text="Exact MRN (never matches for investigators).")
+    mrn = filters.CharFilter(
+        method="filter_mrn",
+        help_text="The whole MRN, compared as the registry compares MRNs: normalised, in any case "
+        "(never matches for investigators).",
+    )
+    search = filters.CharFilter(
+        field_name="study_id",  # and the MRN: a text search, never a date (filter_search)
+        method="filter_search",
+        help_text="Part of a study id or, except for investigators, of an MRN, in any case: `?search=4488` "
+        "finds SAC-04488 and MRN-448812.",
+    )
 
     class Meta:
         model = Patient
-        fields = ["site", "sex", "primary_cancer", "study_id", "mrn"]
+        fields = ["site", "sex", "primary_cancer", "study_id", "mrn", "search"]
 
     def filter_mrn(self, queryset, name, value):
         if not may_see_phi(self.request.user):
             return queryset.none()
-        return queryset.filter(mrn=value)
+        return queryset.filter(mrn__iexact=normalise_mrn(value))
+
+    def filter_search(self, queryset, name, value):
+        return selectors.patients_matching(queryset, value, phi=may_see_phi(self.request.user))
 
 
 PATIENT_EXAMPLE = {
@@ -286,8 +300,14 @@ class PatientViewSet(DeidentifiedViewMixin, ServiceViewSet):
         return services.patient_create(user=self.request.user, **data)
 
     def service_update(self, instance, data, *, expected_version, reason):
+        # The API accepts what the pages ask to confirm (contract: soft limits).
         return services.patient_update(
-            user=self.request.user, patient=instance, data=data, expected_version=expected_version, reason=reason
+            user=self.request.user,
+            patient=instance,
+            data=data,
+            expected_version=expected_version,
+            reason=reason,
+            confirm=True,
         )
 
     def service_delete(self, instance, *, reason):
@@ -307,7 +327,7 @@ class ScrewSerializer(serializers.ModelSerializer):
 class ScrewWriteSerializer(serializers.Serializer):
     corridor = serializers.ChoiceField(choices=Corridor.choices)
     trajectory = serializers.ChoiceField(choices=Trajectory.choices)
-    side = serializers.ChoiceField(choices=Side.choices, help_text="The side of entry; a transiliac-transsacral screw records the side it enters from.")
+    side = serializers.ChoiceField(choices=Side.choices, help_text="The side of entry.")
     diameter_mm = Decimal1(
         max_digits=3, min_value=Decimal("0.1"), max_value=Decimal(12), help_text="More than 0, at most 12: 6.5, 7.3..."
     )
@@ -429,7 +449,7 @@ PROCEDURE_EXAMPLE = {
     write=ProcedureWriteSerializer,
     update=ProcedureUpdateSerializer,
     read=ProcedureSerializer,
-    examples=[OpenApiExample("PSFS with one transiliac-transsacral S1 screw", value=PROCEDURE_EXAMPLE, request_only=True)],
+    examples=[OpenApiExample("PSFS with one S1 screw", value=PROCEDURE_EXAMPLE, request_only=True)],
     update_examples=[
         OpenApiExample(
             "Change to sacroplasty alone",
@@ -458,7 +478,8 @@ class ProcedureViewSet(DeidentifiedViewMixin, ServiceViewSet):
         )
 
     def service_create(self, data):
-        return services.procedure_create(user=self.request.user, **data)
+        # The API accepts what the pages ask to confirm (contract: soft limits).
+        return services.procedure_create(user=self.request.user, **data, confirm=True)
 
     def service_update(self, instance, data, *, expected_version, reason):
         data = changed_parent(data, instance, "patient")
@@ -470,6 +491,7 @@ class ProcedureViewSet(DeidentifiedViewMixin, ServiceViewSet):
             screws=screws,
             expected_version=expected_version,
             reason=reason,
+            confirm=True,
         )
 
     def service_delete(self, instance, *, reason):

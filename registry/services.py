@@ -6,17 +6,18 @@ from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import connection, transaction
-from django.db.models import Max
 
 from core.writes import (
     assign,
     audit_context,
+    check_warnings,
     clinical_data_changed,
     lock_for_update,
     require_reason,
     save,
     validate,
 )
+from registry import consistency, plausibility, selectors
 from registry.choices import PatientStatus, Treatment
 from registry.models import STUDY_ID_PREFIX, STUDY_ID_SEQUENCE, Patient, Procedure, Screw, Site, normalise_site_code
 from registry.mrn import normalise_mrn
@@ -99,7 +100,8 @@ def status_date_errors(patient: Patient) -> dict:
 
 
 def patient_rule_errors(patient: Patient) -> dict:
-    """Rules that need other rows: the MRN is unique within a site; death follows every procedure."""
+    """Rules that need other rows: the MRN is unique within a site; death follows every procedure,
+    visit and event of the patient (registry.consistency)."""
     errors = {}
     if patient.site_id and patient.mrn:
         # The database compares case-insensitively (patient_unique_site_mrn_ci), and so does this.
@@ -107,12 +109,27 @@ def patient_rule_errors(patient: Patient) -> dict:
         clash = Patient.objects.filter(site_id=patient.site_id, mrn__iexact=mrn).exclude(pk=patient.pk)
         if clash.exists():
             errors["mrn"] = ["A patient with this MRN already exists at this site."]
-    if patient.pk and patient.death_date:
-        last = patient.procedures.aggregate(last=Max("date"))["last"]
-        if last and patient.death_date < last:
-            errors["death_date"] = [f"Date of death cannot be before a procedure of this patient ({last:%Y-%m-%d})."]
+    errors.update(consistency.death_date_errors(patient))
     errors.update(status_date_errors(patient))
+    if patient.pk:
+        errors.update(plausibility.birth_date_errors(patient.birth_date, _procedure_dates(patient)))
     return errors
+
+
+def _procedure_dates(patient: Patient) -> list[datetime.date]:
+    return list(Procedure.objects.filter(patient_id=patient.pk).values_list("date", flat=True))
+
+
+def duplicate_warnings(patient: Patient) -> list[str]:
+    """Warns that a new patient may already be in the registry at their site, naming by study id
+    the patients with the same date of birth and sex or a near MRN (``selectors.possible_duplicates``)."""
+    found = selectors.possible_duplicates(
+        site=patient.site, mrn=patient.mrn, birth_date=patient.birth_date, sex=patient.sex
+    )
+    if not found:
+        return []
+    listed = ", ".join(f"{other.study_id} ({' and '.join(why)})" for other, why in found)
+    return [f"Possible duplicate at this site: {listed}. Save only if this is not the same patient."]
 
 
 @transaction.atomic
@@ -129,7 +146,12 @@ def patient_create(
     status: str = PatientStatus.ACTIVE,
     status_date: datetime.date | None = None,
     is_demo: bool = False,
+    check_duplicates: bool = False,
+    confirm: bool = False,
 ) -> Patient:
+    """Records a patient. With ``check_duplicates`` (a patient typed into the web page), a possible
+    duplicate at the site (``duplicate_warnings``) raises NeedsConfirmation unless ``confirm``; the
+    confirmation goes into the audit reason."""
     check_can_write_site(user, site.pk)
     patient = Patient(
         site=site,
@@ -145,8 +167,9 @@ def patient_create(
         study_id="pending",  # replaced below, once the record is known to be valid
     )
     validate(patient, errors=patient_rule_errors(patient))
+    reason = check_warnings(duplicate_warnings(patient) if check_duplicates else [], confirm=confirm)
     patient.study_id = _next_study_id()
-    with audit_context(user=user, action="patient_create"):
+    with audit_context(user=user, action="patient_create", reason=reason):
         save(patient)
     clinical_data_changed()
     return patient
@@ -154,16 +177,28 @@ def patient_create(
 
 @transaction.atomic
 def patient_update(
-    *, user, patient: Patient, data: dict, expected_version: int | None = None, reason: str = ""
+    *,
+    user,
+    patient: Patient,
+    data: dict,
+    expected_version: int | None = None,
+    reason: str = "",
+    confirm: bool = False,
 ) -> Patient:
+    """Changes a patient. A new date of birth that makes the patient a minor at a procedure
+    (registry.plausibility) raises NeedsConfirmation unless ``confirm``."""
     check_can_write_site(user, patient.site_id)
     reason = require_reason(reason)
     patient = lock_for_update(patient, expected_version=expected_version)
-    if not assign(patient, data, allowed=PATIENT_EDITABLE):
+    changed = assign(patient, data, allowed=PATIENT_EDITABLE)
+    if not changed:
         return patient  # nothing changes: no new version, no audit event
     if "site" in data:
         check_can_write_site(user, patient.site_id)
     validate(patient, errors=patient_rule_errors(patient))
+    if "birth_date" in changed:
+        warnings = plausibility.birth_date_warnings(patient.birth_date, _procedure_dates(patient))
+        reason = check_warnings(warnings, confirm=confirm, reason=reason)
     patient.version += 1
     with audit_context(user=user, action="patient_update", reason=reason):
         save(patient)
@@ -220,7 +255,8 @@ def _same_screws(procedure: Procedure, screws: Sequence[dict]) -> bool:
     return not errors and _screw_rows(procedure.screws.order_by("id")) == _screw_rows(built)
 
 
-def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, replace_screws: bool) -> None:
+def _validate_procedure(procedure: Procedure, screws: Sequence[dict] | None) -> list[Screw]:
+    """Refuses a procedure (with its screws, when given) that breaks a rule; returns the screws built."""
     errors = {}
     built = []
     if screws is not None:
@@ -230,6 +266,23 @@ def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, *, repl
         count = procedure.screws.count() if procedure.pk else 0
     errors.update(screw_count_errors(treatment=procedure.treatment, screw_count=count) if not errors else {})
     validate(procedure, errors=errors)
+    return built
+
+
+def procedure_warnings(
+    procedure: Procedure, screws: Sequence[dict] | None, *, changed: Sequence[str] | None = None
+) -> list[str]:
+    """The soft rules of a procedure about to be saved (the pages ask to confirm them): a change of
+    the patient's index procedure, screws removed with a change to sacroplasty, implausible values
+    (registry.plausibility: of a new procedure, or among the fields ``changed``)."""
+    return [
+        *plausibility.procedure_warnings(procedure, changed=changed),
+        *consistency.index_change_warnings(procedure),
+        *consistency.screw_removal_warnings(procedure, screws),
+    ]
+
+
+def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, built: list[Screw], *, replace_screws: bool):
     save(procedure)
     if screws is not None:
         if replace_screws:
@@ -256,8 +309,10 @@ def procedure_create(
     approach: str | None = None,
     indications: Sequence[str] = (),
     screws: Sequence[dict] = (),
+    confirm: bool = False,
 ) -> Procedure:
-    """Records a procedure with its screws (each a dict of SCREW_FIELDS)."""
+    """Records a procedure with its screws (each a dict of SCREW_FIELDS); soft rules
+    (``procedure_warnings``) raise NeedsConfirmation unless ``confirm``."""
     check_can_write_site(user, patient.site_id)
     procedure = Procedure(
         patient=patient,
@@ -271,8 +326,11 @@ def procedure_create(
         approach=approach or None,
         indications=list(indications),
     )
-    with audit_context(user=user, action="procedure_create"):
-        _save_procedure(procedure, list(screws), replace_screws=False)
+    screws = list(screws)
+    built = _validate_procedure(procedure, screws)
+    reason = check_warnings(procedure_warnings(procedure, screws), confirm=confirm)
+    with audit_context(user=user, action="procedure_create", reason=reason):
+        _save_procedure(procedure, screws, built, replace_screws=False)
     clinical_data_changed()
     return procedure
 
@@ -286,8 +344,10 @@ def procedure_update(
     screws: Sequence[dict] | None = None,
     expected_version: int | None = None,
     reason: str = "",
+    confirm: bool = False,
 ) -> Procedure:
-    """Changes a procedure; ``screws``, when given, replaces all its screws."""
+    """Changes a procedure; ``screws``, when given, replaces all its screws. Soft rules
+    (``procedure_warnings``) raise NeedsConfirmation unless ``confirm``."""
     check_can_write_site(user, procedure.patient.site_id)
     reason = require_reason(reason)
     check_not_signed_off(procedure)
@@ -297,10 +357,13 @@ def procedure_update(
     changed = assign(procedure, data, allowed=PROCEDURE_EDITABLE)
     if not changed and (screws is None or _same_screws(procedure, list(screws))):
         return procedure  # nothing changes: no new version, no audit event
+    screws = None if screws is None else list(screws)
+    built = _validate_procedure(procedure, screws)
+    _check_dependent_dates(procedure)
+    reason = check_warnings(procedure_warnings(procedure, screws, changed=changed), confirm=confirm, reason=reason)
     procedure.version += 1
     with audit_context(user=user, action="procedure_update", reason=reason):
-        _save_procedure(procedure, None if screws is None else list(screws), replace_screws=True)
-        _check_dependent_dates(procedure)
+        _save_procedure(procedure, screws, built, replace_screws=True)
     clinical_data_changed()
     return procedure
 

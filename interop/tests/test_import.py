@@ -107,12 +107,16 @@ def build_registry(sites, count: int, seed: int = 7) -> None:
                 reason=rng.choice(["", "persistent pain", "=cmd|' /C calc'!A0"]),
             )
         if rng.random() < 0.25:
+            date = day0 + datetime.timedelta(days=rng.randint(1, 60))
+            kind = rng.choice(["screw_backout", "cement_extravasation", "radiculopathy", "infection", "other"])
+            description = rng.choice(["", "minor leak", "+1 grade"])
             outcome_services.complication_create(
                 user=None,
                 procedure=procedure,
-                date=day0 + datetime.timedelta(days=rng.randint(1, 60)),
-                kind=rng.choice(["screw_backout", "cement_extravasation", "radiculopathy", "infection", "other"]),
-                description=rng.choice(["", "minor leak", "+1 grade"]),
+                date=date,
+                kind=kind,
+                # An "other" complication is described (the same draws, so the registry is the same size).
+                description=description or ("unlisted" if kind == "other" else ""),
                 resolved=rng.random() < 0.5,
             )
         if rng.random() < 0.1:

@@ -156,9 +156,16 @@ def test_it_updates_an_encounter(personas, procedure_a):
 def test_it_replaces_an_encounter_with_put(personas, procedure_a):
     encounter = EncounterFactory(procedure=procedure_a)
 
+    # A follow-up records something (an empty one is refused): here only the narcotic change.
     response = client_for(personas["alice"]).put(
         detail(encounter),
-        {"procedure": procedure_a.pk, "date": "2023-05-01", "kind": "followup", "change_reason": "Rescored"},
+        {
+            "procedure": procedure_a.pk,
+            "date": "2023-05-01",
+            "kind": "followup",
+            "narcotic_change": "stable",
+            "change_reason": "Rescored",
+        },
         format="json",
     )
 

@@ -72,7 +72,8 @@ class ProcedureFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
-        return services.procedure_create(user=None, **kwargs)
+        # Test data is entered as confirmed: the "are you sure?" questions are tested on their own.
+        return services.procedure_create(user=None, **{"confirm": True, **kwargs})
 
 
 class EncounterFactory(factory.django.DjangoModelFactory):
@@ -93,7 +94,8 @@ class EncounterFactory(factory.django.DjangoModelFactory):
 
     @classmethod
     def _create(cls, model_class, **kwargs):
-        return outcome_services.encounter_record(user=None, **kwargs)
+        # Test data is entered as confirmed: the "are you sure?" questions are tested on their own.
+        return outcome_services.encounter_record(user=None, **{"confirm": True, **kwargs})
 
 
 def make_user(username: str, role: str, sites=()):

@@ -148,8 +148,9 @@ def test_switching_to_sacroplasty_needs_the_screws_removed():
         "screws",
         ["Sacroplasty alone has no screws: remove them or choose PSFS."],
     )
+    # Removing the screws is confirmed (test_consistency: unconfirmed, it lists them and saves nothing).
     services.procedure_update(
-        user=None, procedure=procedure, data={"treatment": "sacroplasty"}, screws=[], reason="Corrected"
+        user=None, procedure=procedure, data={"treatment": "sacroplasty"}, screws=[], reason="Corrected", confirm=True
     )
 
     procedure.refresh_from_db()
