@@ -65,11 +65,14 @@ def _encounter_page(request, *, procedure, encounter: Encounter | None):
                     data=form.record_data(),
                     expected_version=form.cleaned_data["version"],
                     reason=form.cleaned_data["change_reason"],
+                    confirm=confirmation_given(request),
                 )
         else:
 
             def call():
-                return services.encounter_record(user=request.user, procedure=procedure, **form.record_data())
+                return services.encounter_record(
+                    user=request.user, procedure=procedure, confirm=confirmation_given(request), **form.record_data()
+                )
 
         if not confirmation_given(request):
             call = _asking_about_msts(call, form.incomplete_msts_warnings())

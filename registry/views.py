@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core.free_text import UNSEARCHABLE_MESSAGE, has_control_characters, without_control_characters
 from core.merge import MergeValue
-from core.web import call_service, display_value, render_form
+from core.web import call_service, confirmation_given, display_value, render_form
 from registry import selectors, services
 from registry.choices import FractureStatus, Role, Treatment
 from registry.forms import PatientForm, ProcedureForm, screw_formset
@@ -124,14 +124,32 @@ def _sorted_patients(patients, sort: str):
 def patient_create(request):
     sites = selectors.sites_visible_to(request.user)
     form = PatientForm(request.POST or None, sites=sites)
+    duplicates = []
     if request.method == "POST" and form.is_valid():
         patient, _ = call_service(
-            form, lambda: services.patient_create(user=request.user, **form.record_data()), model=Patient
+            form,
+            lambda: services.patient_create(
+                user=request.user,
+                **form.record_data(),
+                check_duplicates=True,
+                confirm=confirmation_given(request),
+            ),
+            model=Patient,
         )
         if patient:
             messages.success(request, f"Patient {patient.study_id} saved.")
             return redirect("patient_detail", pk=patient.pk)
-    return render_form(request, "registry/patient_form.html", {"form": form, "title": "New patient"})
+        if getattr(form, "confirmation_warnings", None):
+            # The warning names them; the page links them, to compare before confirming.
+            data = form.record_data()
+            duplicates = [
+                other
+                for other, _why in selectors.possible_duplicates(
+                    site=data["site"], mrn=data["mrn"], birth_date=data["birth_date"], sex=data["sex"]
+                )
+            ]
+    context = {"form": form, "title": "New patient", "possible_duplicates": duplicates}
+    return render_form(request, "registry/patient_form.html", context)
 
 
 @writer_view
@@ -150,6 +168,7 @@ def patient_edit(request, pk: int):
                 data=form.record_data(),
                 expected_version=form.cleaned_data["version"],
                 reason=form.cleaned_data["change_reason"],
+                confirm=confirmation_given(request),
             ),
             model=Patient,
             request=request,
@@ -209,12 +228,17 @@ def _procedure_form_page(request, *, patient: Patient, procedure: Procedure | No
                     screws=None if mine == before else mine,
                     expected_version=form.cleaned_data["version"],
                     reason=form.cleaned_data["change_reason"],
+                    confirm=confirmation_given(request),
                 )
         else:
 
             def call():
                 return services.procedure_create(
-                    user=request.user, patient=patient, screws=screws, **form.record_data()
+                    user=request.user,
+                    patient=patient,
+                    screws=screws,
+                    confirm=confirmation_given(request),
+                    **form.record_data(),
                 )
 
             extras = {}
