@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from outcomes.msts import MSTS_FIELDS
 from registry import services
 from registry.tests.factories import EncounterFactory, PatientFactory, ProcedureFactory
 
@@ -130,7 +131,8 @@ def test_recording_the_followup_from_the_worklist_clears_the_row(client, persona
     data = {
         "kind": form.context["form"]["kind"].value(),
         "date": form.context["form"]["date"].value().isoformat(),
-        "msts_pain": "3",
+        # Every domain scored: a partial MSTS would first ask the clinician to confirm it.
+        **dict.fromkeys(MSTS_FIELDS, "3"),
     }
 
     saved = client.post(reverse("encounter_create", args=[procedure.pk]), data)
