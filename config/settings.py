@@ -389,6 +389,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["interop.schema.fhir_operation_paths"],
+    # Two fields named "status" with different codes: each enum gets a name of its own.
+    "ENUM_NAME_OVERRIDES": {
+        "PatientStatusEnum": "registry.choices.PatientStatus",
+        "DataQueryStatusEnum": "quality.models.QueryStatus",
+    },
 }
 
 # --- Audit trail ---------------------------------------------------------------
