@@ -174,7 +174,7 @@ def test_a_stale_edit_asks_only_about_the_field_both_changed_and_keeps_the_entri
     expect(notice).to_contain_text("Not saved: someone else changed this record while you were editing it,")
     choices = page.locator("#merge-choices tbody tr")
     expect(choices).to_have_count(1)
-    assert [cell.strip() for cell in choices.inner_text().split("\t")] == [
+    assert [" ".join(cell.split()) for cell in choices.inner_text().split("\t")] == [
         "Primary cancer",
         "Keep theirs: Liver",
         "Use mine: Lung",
