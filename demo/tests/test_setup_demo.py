@@ -55,7 +55,11 @@ def test_the_demo_clinicians_worklist_has_visits_due_and_overdue_on_the_day_of_l
 
     by_status = {}
     for row in rows:
-        assert row.patient.site.code == "DEMO-CLINIC"  # the study's cohort is years old: nothing due
+        if row.patient.site.code != "DEMO-CLINIC":
+            # The study's cohort is years old: nothing is due, but a visit it missed stays listed as
+            # overdue until it is recorded as not done (contract: the worklist keeps missed visits).
+            assert (row.patient.site.code, row.visit.status) == ("DEMO", "overdue")
+            continue
         by_status.setdefault(row.visit.status, set()).add((row.patient.mrn, row.visit.visit.key))
     assert by_status["due"] == {
         ("CLINIC-0001", "week2"),
