@@ -400,3 +400,20 @@ def test_the_event_pages_and_the_patient_list_link_to_retraction(client, persona
 
     assert f'href="{reverse("record_retract", args=["complication", complication.pk])}"' in page
     assert f'href="{reverse("retracted_patients")}"' in listing
+
+
+def test_a_signed_off_record_is_not_retracted_and_the_page_says_why(client, personas, procedure, records):
+    from registry.sign_off import SIGNED_OFF
+
+    Procedure.objects.filter(pk=procedure.pk).update(signed_off_at=timezone.now(), signed_off_by=personas["root"])
+    before = counts()
+    client.force_login(personas["alice"])
+
+    response = client.post(
+        reverse("record_retract", args=["encounter", records["encounter"].pk]), {"change_reason": REASON}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].non_field_errors() == [SIGNED_OFF]
+    assert "Not retracted." in response.content.decode()
+    assert counts() == before
