@@ -190,6 +190,8 @@ def patient_update(
     check_can_write_site(user, patient.site_id)
     reason = require_reason(reason)
     patient = lock_for_update(patient, expected_version=expected_version)
+    if data.get("status") == PatientStatus.ACTIVE and "status_date" not in data:
+        data = {**data, "status_date": None}  # followed again: the date of withdrawal or loss goes
     changed = assign(patient, data, allowed=PATIENT_EDITABLE)
     if not changed:
         return patient  # nothing changes: no new version, no audit event

@@ -147,3 +147,17 @@ def test_sign_off_refusals(personas, index, site_b):
     assert unknown_field.status_code == 400
     assert unknown_field.json() == {"when": ["Unknown field."]}
     assert not Procedure.objects.filter(signed_off_at__isnull=False).exists()
+
+
+def test_a_patient_followed_again_loses_the_status_date(personas, index):
+    services.patient_update(
+        user=None, patient=index.patient, data={"status": "lost_to_follow_up", "status_date": days_ago(9)}, reason="x"
+    )
+
+    response = client_for(personas["alice"]).patch(
+        f"/api/patients/{index.patient_id}/", {"status": "active", "change_reason": "Back in clinic"}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["status_date"]) == ("active", None)
+    assert Patient.objects.get(pk=index.patient_id).status_date is None
