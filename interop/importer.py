@@ -13,9 +13,9 @@ procedure or a complication by procedure + date + kind. A matched record is upda
 values (the services leave a record that would not change as it is: no new version, no audit
 event), an unmatched one created. A procedure's screws are the rows of the ``screws`` sheet with its
 key; when they differ from its screws they replace them (a procedure without screw rows keeps its
-screws). Ids and derived columns (``study_id``, totals, ages, day offsets) are ignored; sites are
-not created (an admin creates them first). Visits not done cannot be recorded yet: their sheet must
-be empty.
+screws). A visit not done is matched by procedure + visit (its ``reason`` column is the clinical
+reason; the change's reason in the audit is the import's). Ids and derived columns (``study_id``,
+totals, ages, day offsets) are ignored; sites are not created (an admin creates them first).
 """
 
 import dataclasses
@@ -32,7 +32,7 @@ from openpyxl import load_workbook
 from core.writes import audit_context
 from interop.workbook import SHEETS, unneutralise
 from outcomes import services as outcome_services
-from outcomes.models import Complication, Encounter, SecondaryProcedure
+from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
 from registry import services
 from registry.models import Patient, Procedure, Screw, Site, normalise_site_code
 
@@ -49,6 +49,7 @@ _MODELS = {
     "encounters": Encounter,
     "secondary_procedures": SecondaryProcedure,
     "complications": Complication,
+    "visits_not_done": VisitNotDone,
 }
 _KEYS = {"site", "mrn", "procedure_date", "procedure_treatment"}
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
@@ -398,8 +399,31 @@ class Importer:
             self._apply(sheet, line, write)
 
     def visits_not_done_sheet(self, sheet: _Sheet, progress) -> None:
-        for line, _row in sheet.rows(progress):
-            sheet.error(line, "visit", "Visits not done cannot be imported yet.")
+        """Visits not done: matched by procedure + visit, after the encounters (a visit done in its
+        window is refused by the service, as on the pages)."""
+        for line, row in sheet.rows(progress):
+
+            def write(line=line, row=row):
+                procedure = self._procedure(sheet, line, row)
+                visit = self._cells(sheet, line, row, VisitNotDone, ("visit",)).get("visit")
+                if not visit:
+                    self._fail(sheet, line, "visit", REQUIRED)
+                data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
+                existing = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
+                if existing is None:
+                    outcome_services.visit_not_done_create(
+                        user=None,
+                        procedure=procedure,
+                        visit=visit,
+                        reason=data.get("reason", ""),
+                        note=data.get("note", ""),
+                    )
+                    return "created"
+                return self._update(
+                    outcome_services.visit_not_done_update, existing, visit_not_done=existing, data=data
+                )[0]
+
+            self._apply(sheet, line, write)
 
 
 def _screw_rows(procedure: Procedure) -> list[tuple]:

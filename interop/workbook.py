@@ -3,9 +3,8 @@ per resource, written with openpyxl in write-only mode (rows are streamed from t
 into the file, never held as a whole).
 
 - Sheets, in this order: ``patients``, ``procedures``, ``screws``, ``encounters``,
-  ``secondary_procedures``, ``complications``, ``visits_not_done``. The visits-not-done record does
-  not exist yet (it is a second-release resource still to be built), so its sheet holds its header
-  row only; the importer accepts it empty.
+  ``secondary_procedures``, ``complications``, ``visits_not_done`` (a scheduled visit of a procedure
+  that did not take place: its ``visit`` key, the clinical ``reason`` code and the ``note``).
 - Columns are named as in the contract. Rows are tied to their parents by natural keys, not ids:
   every row carries ``site`` (the site's code) and ``mrn``; a procedure's children carry
   ``procedure_date`` and ``procedure_treatment``. ``study_id`` (patients) and ``msts_total``
@@ -73,7 +72,6 @@ SHEETS: dict[str, tuple[str, ...]] = {
     ),
     "secondary_procedures": (*PROCEDURE, "date", "kind", "reason"),
     "complications": (*PROCEDURE, "date", "kind", "description", "resolved"),
-    # Not a model yet (issue "visits not done"): written as its header only.
     "visits_not_done": (*PROCEDURE, "visit", "reason", "note"),
 }
 
@@ -180,6 +178,16 @@ def _complications(user) -> Iterator[tuple]:
         yield (*_procedure_key(e.procedure), e.date, e.kind, e.description, e.resolved)
 
 
+def _visits_not_done(user) -> Iterator[tuple]:
+    records = (
+        outcome_selectors.visits_not_done_visible_to(user)
+        .select_related("procedure__patient__site")
+        .order_by("procedure__patient_id", "procedure__date", "procedure_id", "visit", "id")
+    )
+    for v in records.iterator(chunk_size=CHUNK_SIZE):
+        yield (*_procedure_key(v.procedure), v.visit, v.reason, v.note)
+
+
 _ROWS = {
     "patients": _patients,
     "procedures": _procedures,
@@ -187,7 +195,7 @@ _ROWS = {
     "encounters": _encounters,
     "secondary_procedures": _secondary_procedures,
     "complications": _complications,
-    "visits_not_done": lambda user: iter(()),
+    "visits_not_done": _visits_not_done,
 }
 
 

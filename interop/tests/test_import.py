@@ -18,7 +18,7 @@ from demo.loader import demo_cohort_load
 from interop.importer import import_registry
 from interop.workbook import workbook_write
 from outcomes import services as outcome_services
-from outcomes.models import MSTS_FIELDS, Complication, Encounter, SecondaryProcedure
+from outcomes.models import MSTS_FIELDS, Complication, Encounter, SecondaryProcedure, VisitNotDone
 from registry import services
 from registry.models import Patient, Procedure, Screw, Site
 from registry.tests.api_support import client_for
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 
 # 1,000 patients pass too, in about 90 s here (the import itself about 40 s): too slow for every run.
 PATIENTS = 200
-MODELS = (Patient, Procedure, Screw, Encounter, SecondaryProcedure, Complication)
+MODELS = (Patient, Procedure, Screw, Encounter, SecondaryProcedure, Complication, VisitNotDone)
 # In the order of services.SCREW_FIELDS: corridor, trajectory, side, diameter, length (optional), fully threaded.
 SCREW_CHOICES = [
     ("S1", "transsacral", "left", Decimal("7.3"), Decimal("140.0"), True),
@@ -88,7 +88,8 @@ def build_registry(sites, count: int, seed: int = 7) -> None:
             opioid_mme_per_day=_decimal_or_none(rng, 0, 200),
             **scores(),
         )
-        for days in rng.sample([14, 30, 90, 180], rng.randint(1, 4)):
+        followups = rng.sample([14, 30, 90, 180], rng.randint(1, 4))
+        for days in followups:
             outcome_services.encounter_record(
                 user=None,
                 procedure=procedure,
@@ -118,6 +119,17 @@ def build_registry(sites, count: int, seed: int = 7) -> None:
                 # An "other" complication is described (the same draws, so the registry is the same size).
                 description=description or ("unlisted" if kind == "other" else ""),
                 resolved=rng.random() < 0.5,
+            )
+        # Every third patient: the first visit without a follow-up is recorded as not done (no draws,
+        # so the rest of the registry is the one the other tests know).
+        missed = [visit for visit, days in (("week2", 14), ("month1", 30), ("month3", 90)) if days not in followups]
+        if number % 3 == 0 and missed:
+            outcome_services.visit_not_done_create(
+                user=None,
+                procedure=procedure,
+                visit=missed[0],
+                reason=["declined", "too_ill", "other"][number % 9 // 3],
+                note="=moved away" if number % 9 // 3 == 2 else "",
             )
         if rng.random() < 0.1:
             services.procedure_create(
@@ -162,6 +174,7 @@ def registry_records() -> dict[str, list]:
         ),
         "secondary_procedures": rows(SecondaryProcedure.objects.all(), "date", "kind", "reason"),
         "complications": rows(Complication.objects.all(), "date", "kind", "description", "resolved"),
+        "visits_not_done": rows(VisitNotDone.objects.all(), "visit", "reason", "note"),
     }
 
 
@@ -335,3 +348,64 @@ def test_a_progress_bar_goes_to_a_terminal_and_nowhere_else(small_file, monkeypa
     # The export does not declare its size (write-only mode), so the bar counts the rows it has read.
     assert re.search(r"registry\.xlsx: [1-9]\d*rows \[", terminal.getvalue())
     assert "rows [" not in output
+
+
+def test_visits_not_done_are_matched_by_procedure_and_visit_and_go_through_the_service(small_file, tmp_path):
+    book = load_workbook(small_file)
+    sheet = book["visits_not_done"]
+    assert [cell.value for cell in sheet[1]] == [
+        "site",
+        "mrn",
+        "procedure_date",
+        "procedure_treatment",
+        "visit",
+        "reason",
+        "note",
+    ]
+    count = VisitNotDone.objects.count()
+    assert sheet.max_row - 1 == count >= 1
+    site, mrn, procedure_date, treatment, visit = (cell.value for cell in sheet[2][:5])
+    sheet["F2"].value, sheet["G2"].value = "withdrawn", "  consent withdrawn "
+    sheet.append([site, mrn, procedure_date, treatment, "month6", "declined", None])
+    changed = tmp_path / "changed.xlsx"
+    book.save(changed)
+
+    dry_output, dry_error = run(changed, "--dry-run")
+    sheet.delete_rows(sheet.max_row)
+    book.save(changed)
+    output, error = run(changed)
+
+    assert f"visits_not_done, line {count + 2}, visit: Value 'month6' is not a valid choice." in dry_output
+    assert dry_output.count(", line ") == 1 and dry_error is not None
+    assert error is None, output
+    assert f"visits_not_done: 0 were created, 1 were updated, {count - 1} unchanged" in output
+    record = VisitNotDone.objects.get(procedure__patient__site__code=site, procedure__patient__mrn=mrn, visit=visit)
+    assert (record.reason, record.note, record.version) == ("withdrawn", "consent withdrawn", 2)
+    event = VisitNotDone.pgh_event_models["insert"].objects.filter(pgh_label="update").get()
+    assert event.pgh_context.metadata == {"action": "visit_not_done_update", "reason": "import changed.xlsx"}
+
+
+def test_a_visit_not_done_in_a_window_with_a_follow_up_is_refused_with_the_services_message(small_file, tmp_path):
+    book = load_workbook(small_file)
+    encounters = [row for row in book["encounters"].iter_rows(min_row=2, values_only=True) if row[5] == "followup"]
+    site, mrn, procedure_date, treatment, day = encounters[0][:5]
+    offset = (day - procedure_date).days
+    visit = {14: "week2", 30: "month1", 90: "month3"}.get(offset)
+    if visit is None:
+        pytest.skip("the first follow-up of this registry is not in a scheduled window")
+    book["visits_not_done"].append([site, mrn, procedure_date, treatment, visit, "declined", None])
+    line = book["visits_not_done"].max_row
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+    count = VisitNotDone.objects.count()
+    Patient.objects.all().delete()
+
+    output, error = run(bad)
+
+    assert error is not None
+    assert (
+        f"visits_not_done, line {line}, visit: A follow-up on {day:%Y-%m-%d} already falls in this visit's window"
+        in output
+    )
+    assert output.count(", line ") == 1
+    assert not Patient.objects.exists() and not VisitNotDone.objects.exists() and count >= 1

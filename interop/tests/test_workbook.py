@@ -34,6 +34,9 @@ def records(site_a, site_b):
     outcome_services.secondary_procedure_create(
         user=None, procedure=procedure, date=datetime.date(2023, 5, 2), kind="radiation", reason="-3 then +x"
     )
+    outcome_services.visit_not_done_create(
+        user=None, procedure=procedure, visit="month3", reason="other", note="=moved away"
+    )
     b = PatientFactory(site=site_b, mrn="B-1")
     ProcedureFactory(patient=b, treatment="sacroplasty", date=datetime.date(2023, 1, 5))
     return a, b
@@ -95,7 +98,8 @@ def test_an_admin_gets_every_record_sheet_by_sheet_and_the_download_is_logged(pe
     assert sheets["complications"][1][-2:] == ("'@SUM(1+1)*cmd", False)
     assert sheets["secondary_procedures"][1][-1] == "'-3 then +x"
     assert sheets["visits_not_done"] == [
-        ("site", "mrn", "procedure_date", "procedure_treatment", "visit", "reason", "note")
+        ("site", "mrn", "procedure_date", "procedure_treatment", "visit", "reason", "note"),
+        ("SITEA", "'=1+2", datetime.datetime(2023, 3, 1), "psfs", "month3", "other", "'=moved away"),
     ]
     log = PhiAccess.objects.get()
     assert (log.username, log.action, log.what) == ("root", PhiAccess.Action.EXPORT_IDENTIFIED, "registry.xlsx")
