@@ -5,6 +5,8 @@ dashboard left open in another tab shows the flow's new counts without a reload.
 import datetime
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 
 from analysis.services import stats_refresh
@@ -72,3 +74,27 @@ def test_a_missed_visit_marked_not_done_leaves_the_worklist_closes_its_query_and
     expect(dashboard.locator("#completeness svg")).to_contain_text("Not done: 1")
     assert dashboard.evaluate("window.__sameDocument") is True
     dashboard.screenshot(path=str(artifacts / "completeness-dashboard-after.png"), full_page=True)
+
+
+@pytest.mark.parametrize("width", [390, 768])
+def test_the_flow_and_the_table_by_site_fit_a_phone_without_scrolling_sideways(
+    chromium, live_server, personas, site_a, site_b, width
+):
+    today = timezone.localdate()
+    for site in (site_a, site_b):
+        procedure = ProcedureFactory(patient=PatientFactory(site=site), date=today - datetime.timedelta(days=60))
+        EncounterFactory(procedure=procedure, kind="followup", date=procedure.date + datetime.timedelta(days=30))
+    stats_refresh()
+    client = Client()
+    client.force_login(personas["root"])  # a registry admin, second factor included (conftest)
+    context = chromium.new_context(viewport={"width": width, "height": 800})
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}])
+    page = context.new_page()
+
+    page.goto(f"{live_server.url}/dashboard/")
+
+    expect(page.locator("#completeness svg")).to_be_visible()
+    expect(page.locator("#sites-completeness table")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    context.close()
