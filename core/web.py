@@ -6,20 +6,20 @@ Forms that use it provide ``record_data()`` (the service's arguments) and ``add_
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.forms import BoundField
 from django.shortcuts import render
 
 from core import merge
+from core.free_text import FreeTextBoundField
 from core.writes import NeedsConfirmation, StaleEditError
 
 # The check box a form shows under the warnings of NeedsConfirmation (includes/confirm.html).
 CONFIRM_FIELD = "confirm_warnings"
 
 
-class RequiredMarkedBoundField(BoundField):
+class RequiredMarkedBoundField(FreeTextBoundField):
     """A field that tells assistive technology it is required (``aria-required``) wherever the
     page marks it with a star (includes/field.html); the forms say ``novalidate``, so the
-    browser itself announces nothing."""
+    browser itself announces nothing. It keeps the formula warning of the free-text fields."""
 
     def build_widget_attrs(self, attrs, widget=None):
         attrs = super().build_widget_attrs(attrs, widget)

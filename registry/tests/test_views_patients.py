@@ -120,7 +120,7 @@ def test_the_list_filters_by_index_treatment_fracture_and_site(client, personas,
     def listed(**params):
         return [p.pk for p in client.get(reverse("patient_list"), params).context["page"].object_list]
 
-    assert listed(treatment="psfs") == [psfs.pk, at_b.pk]
+    assert listed(treatment="psfs") == [at_b.pk, psfs.pk]  # newest first
     assert listed(treatment="sacroplasty") == [sacro.pk]
     assert listed(fracture_status="impending") == [sacro.pk]
     assert listed(treatment="psfs", site="SITEB") == [at_b.pk]
@@ -137,7 +137,7 @@ def test_the_list_takes_a_site_code_in_any_case_and_shows_it_chosen(client, pers
     assert [p.pk for p in chosen.context["page"].object_list] == [at_b.pk]
     assert '<option value="SITEB" selected>' in chosen.content.decode()
     assert '<option value="SITEA">' in chosen.content.decode()
-    assert [p.pk for p in every.context["page"].object_list] == [at_a.pk, at_b.pk]
+    assert [p.pk for p in every.context["page"].object_list] == [at_b.pk, at_a.pk]  # newest first
     assert '<option value="" selected>' not in every.content.decode()
 
 
