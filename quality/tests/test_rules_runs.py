@@ -5,11 +5,12 @@ import io
 from decimal import Decimal
 from unittest import mock
 
+import psycopg
 import pytest
 from celery.schedules import crontab
 from django.conf import settings
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
 from outcomes import services as outcome_services
 from quality import runs
@@ -98,6 +99,29 @@ def test_an_incremental_run_checks_only_the_patients_changed_since_the_last_run(
     ]
     assert runs.rules_check_changed().patients == 0  # nothing changed since
     assert runs.rules_check_all().opened == 1  # the full run asks the unchanged patient again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_change_committed_after_a_run_that_could_not_see_it_is_checked_by_the_next(site_a):
+    _, _, followups = followed_patient(site_a)
+    runs.rules_check_all()
+    db = connection.settings_dict
+    other = psycopg.connect(
+        dbname=db["NAME"], user=db["USER"], password=db["PASSWORD"] or None, host=db["HOST"] or None, port=db["PORT"]
+    )
+    try:
+        # Another session's change, written (its audit event dated at its transaction's start) but
+        # not committed while a run reads the registry.
+        other.execute("UPDATE outcomes_encounter SET opioid_mme_per_day = 1400 WHERE id = %s", [followups[10].pk])
+        assert runs.rules_check_changed().opened == 0
+        other.commit()
+    finally:
+        other.close()
+
+    result = runs.rules_check_changed()
+
+    assert (result.patients, result.opened) == (1, 1)
+    assert [q[:3] for q in rule_queries()] == [("mme_unusual", "encounter", followups[10].pk)]
 
 
 @pytest.mark.django_db(transaction=True)
