@@ -7,9 +7,11 @@ patients it touched. An event row's ``pgh_created_at`` is the start of the trans
 it, and that transaction may commit long after: a run therefore records as its checkpoint
 (``RuleCheckState.checked_from``) the start of the oldest transaction still open in the database
 (or its own), and the next run re-reads every event created from then on; events before it were all
-visible to the run. To read only the tail of each audit table, a run also records the highest event
-id visible in each (``event_marks``): an event created after a mark was taken has a higher id, so
-the next run reads ``pgh_id > mark`` for the latest mark taken before its checkpoint.
+visible to the run. (The application's database role sees the start of its own sessions'
+transactions only: a long one of another role, a migration say, is caught up by the nightly run.)
+To read only the tail of each audit table, a run also records the highest event id visible in each
+(``event_marks``): an event created after a mark was taken has a higher id, so the next run reads
+``pgh_id > mark`` for the latest mark taken before its checkpoint.
 
 A window closing at midnight changes no record: the nightly full run (02:30, beat) opens those
 ``visit_missed`` queries, and catches up anything an incremental run could not see.
