@@ -5,6 +5,7 @@ import datetime
 import pytest
 
 from outcomes import schedule
+from outcomes.models import ScheduledVisit
 
 DAY0 = datetime.date(2024, 1, 1)
 
@@ -117,3 +118,7 @@ def test_next_visit_names_what_the_timeline_shows():
     assert schedule.next_visit(DAY0, [], day(300))[:2] == ("overdue", schedule.SCHEDULE[0])
     assert schedule.next_visit(DAY0, [day(10)], day(12), not_done={"month1"})[:2] == ("upcoming", schedule.SCHEDULE[2])
     assert schedule.next_visit(DAY0, [day(10)], day(12), ended_on=day(11)) is None
+
+
+def test_the_visits_a_record_names_are_the_windows_of_the_schedule():
+    assert ScheduledVisit.choices == [(visit.key, visit.label) for visit in schedule.SCHEDULE]
