@@ -175,6 +175,8 @@ def test_an_admin_signs_off_from_the_timeline_and_everyone_sees_it(client, perso
     assert f'action="{reverse("procedure_unlock", args=[index.pk])}"' in after
     assert "Signed off as complete" in clinician
     assert 'name="password"' not in clinician
+    assert reverse("encounter_create", args=[index.pk]) in before
+    assert reverse("encounter_create", args=[index.pk]) not in clinician  # nothing new until unlocked
     assert refused.status_code == 403
 
 
