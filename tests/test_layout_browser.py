@@ -346,3 +346,39 @@ def test_required_fields_show_their_star_and_focus_rings_are_round(chromium, liv
         assert style[:3] == ["id_mrn", "solid", "3px"] and style[3] != "0px"
     finally:
         context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_login_page_fits_a_phone(chromium, live_server):
+    for width in WIDTHS:
+        context = chromium.new_context(viewport={"width": width, "height": 844})
+        page = context.new_page()
+        try:
+            page.goto(f"{live_server.url}{reverse('login')}")
+            measure = page.evaluate(OVERFLOW_SCRIPT)
+            assert measure["scroll"] <= measure["width"], (width, measure)
+        finally:
+            context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_at_1366_px_the_patient_list_keeps_dates_and_mrns_on_one_line(chromium, live_server, world):
+    context = _signed_in_context(chromium, live_server, world.personas["alice"], 1366)
+    page = context.new_page()
+    try:
+        page.goto(f"{live_server.url}{reverse('patient_list')}")
+        lines = page.evaluate(
+            """() => Array.from(document.querySelectorAll("table.patient-list td.nowrap")).map(cell => {
+                 const range = document.createRange(); range.selectNodeContents(cell);
+                 return [cell.textContent.trim(), new Set(Array.from(range.getClientRects()).map(r => r.top)).size];
+               })"""
+        )
+        measure = page.evaluate(OVERFLOW_SCRIPT)
+    finally:
+        context.close()
+
+    assert ["LAYOUT-0000-000001", 1] in lines
+    assert all(count == 1 for _, count in lines), lines
+    assert measure["scroll"] <= measure["width"]
