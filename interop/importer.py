@@ -18,180 +18,101 @@ reason; the change's reason in the audit is the import's). Ids and derived colum
 totals, ages, day offsets) are ignored; sites are not created (an admin creates them first).
 """
 
-import dataclasses
-import datetime
 import os
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
 
-from django.contrib.postgres.fields import ArrayField
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.db import transaction
 from openpyxl import load_workbook
 
 from core.writes import audit_context
+from interop.import_rows import (
+    NO_PATIENT,
+    NO_PROCEDURE,
+    NO_SITE,
+    REQUIRED,
+    ImportReport,
+    RowError,
+    RowFailed,
+    Sheet,
+    blank,
+    errors_of,
+    parse_cell,
+)
 from interop.workbook import SHEETS, unneutralise
 from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
 from registry import services
 from registry.models import Patient, Procedure, Screw, Site, normalise_site_code
-
-DERIVED = {"id", "study_id", "version", "msts_total", "msts_percent", "created_at", "updated_at"}
-DERIVED_PREFIXES = ("age_", "days_")
-NO_SITE = "No site with this code."
-NO_PATIENT = "No patient with this MRN at this site."
-NO_PROCEDURE = "No procedure of this patient on this date with this treatment."
-REQUIRED = "This field is required."
-_MODELS = {
-    "patients": Patient,
-    "procedures": Procedure,
-    "screws": Screw,
-    "encounters": Encounter,
-    "secondary_procedures": SecondaryProcedure,
-    "complications": Complication,
-    "visits_not_done": VisitNotDone,
-}
-_KEYS = {"site", "mrn", "procedure_date", "procedure_treatment"}
-_TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
-
-
-@dataclasses.dataclass(frozen=True)
-class RowError:
-    sheet: str
-    line: int
-    field: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.sheet}, line {self.line}, {self.field}: {self.message}"
-
-
-@dataclasses.dataclass
-class ImportReport:
-    file_name: str
-    dry_run: bool
-    counts: dict = dataclasses.field(default_factory=lambda: {name: _zero() for name in SHEETS})
-    errors: list[RowError] = dataclasses.field(default_factory=list)
-
-    @property
-    def applied(self) -> bool:
-        return not self.dry_run and not self.errors
-
-    def count(self, sheet: str, outcome: str) -> None:
-        self.counts[sheet][outcome] += 1
-
-
-def _zero() -> dict:
-    return {"created": 0, "updated": 0, "unchanged": 0}
-
-
-class _RowFailed(Exception):
-    """A row's key or a cell is bad: its errors are in the report, the row is skipped."""
-
-
-def _errors_of(exc: ValidationError) -> list[tuple[str, str]]:
-    if not hasattr(exc, "error_dict"):
-        return [("row", message) for message in exc.messages]
-    return [
-        ("row" if field == NON_FIELD_ERRORS else field, message)
-        for field, messages in exc.message_dict.items()
-        for message in messages
-    ]
-
-
-def _blank(value) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def parse_cell(field: models.Field, value):
-    """A cell's value as ``field`` holds it; raises ValidationError with the field's own message."""
-    if _blank(value):
-        if isinstance(field, ArrayField):
-            return []
-        return "" if isinstance(field, models.CharField | models.TextField) and not field.null else None
-    if isinstance(value, str):
-        value = unneutralise(value)
-    if isinstance(field, ArrayField):
-        return [code.strip() for code in str(value).split(";") if code.strip()]
-    if isinstance(field, models.DateField):
-        if isinstance(value, datetime.datetime):
-            if value.time() != datetime.time(0):
-                raise ValidationError(f"“{value}” is not a date.")
-            return value.date()
-        return field.to_python(value.strip() if isinstance(value, str) else value)
-    if isinstance(field, models.BooleanField):
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE | _FALSE:
-            return text in _TRUE
-        raise ValidationError(f"“{value}” must be true or false.")
-    if isinstance(field, models.DecimalField):
-        try:
-            return Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValidationError(f"“{value}” is not a number.") from None
-    if isinstance(field, models.IntegerField):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        return field.to_python(value.strip() if isinstance(value, str) else value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # an MRN typed as a number
-    return str(value)
-
-
-class _Sheet:
-    """One sheet's rows as dicts of the known columns, with their line numbers."""
-
-    def __init__(self, report: ImportReport, name: str, worksheet):
-        self.report, self.name, self.worksheet = report, name, worksheet
-
-    def rows(self, progress: Callable[[int], None] | None = None):
-        rows = self.worksheet.iter_rows(values_only=True)
-        header = next(rows, None)
-        if header is None:
-            return
-        columns = [str(cell).strip().lower() if cell is not None else "" for cell in header]
-        known = SHEETS[self.name]
-        bad = False
-        for column in columns:
-            if column and column not in known and column not in DERIVED and not column.startswith(DERIVED_PREFIXES):
-                self.error(1, column, "Unknown column.")
-                bad = True
-        for key in sorted(_KEYS & set(known) - set(columns)):
-            self.error(1, key, "This column is missing.")
-            bad = True
-        if bad:
-            return
-        wanted = [(index, column) for index, column in enumerate(columns) if column in known]
-        for line, values in enumerate(rows, start=2):
-            if progress:
-                progress(1)
-            if all(_blank(value) for value in values):
-                continue
-            yield line, {column: values[index] if index < len(values) else None for index, column in wanted}
-
-    def error(self, line: int, field: str, message: str) -> None:
-        self.report.errors.append(RowError(self.name, line, field, message))
+from registry.mrn import mrn_key
 
 
 class Importer:
+    """Applies the rows of one file. The registry's existing records are read once per sheet (one
+    query each, not one per row) and held by their natural keys; a row whose values equal its
+    record's is counted unchanged without calling the service (the service would leave it as it
+    is); every other row goes through its service."""
+
     def __init__(self, *, file_name: str, dry_run: bool, site_code: str | None = None):
         self.report = ImportReport(file_name=file_name, dry_run=dry_run)
         self.reason = f"import {file_name}"[:500]
         self.site_code = normalise_site_code(site_code) if site_code else None
         self.sites = {site.code: site for site in Site.objects.all()}
-        self.patients: dict[tuple, Patient] = {}
-        self.procedures: dict[tuple, Procedure] = {}
+        self.patients: dict[tuple, Patient] | None = None
+        self.procedures: dict[tuple, Procedure] | None = None
+        self.screws: dict[int, list[tuple]] = {}
+
+    # --- The registry's records, read once ---------------------------------------------------
+
+    def _load_patients(self) -> dict[tuple, Patient]:
+        if self.patients is None:
+            patients = Patient.objects.select_related("site")
+            if self.site_code:
+                patients = patients.filter(site__code=self.site_code)
+            self.patients = {}
+            for patient in patients.order_by("id").iterator(chunk_size=5000):
+                self.patients.setdefault((patient.site_id, mrn_key(patient.mrn)), patient)
+        return self.patients
+
+    def _load_procedures(self) -> dict[tuple, Procedure]:
+        if self.procedures is None:
+            patients = {patient.pk: patient for patient in self._load_patients().values()}
+            self.procedures = {}
+            procedures, screws = Procedure.objects.all(), Screw.objects.all()
+            if self.site_code:
+                procedures = procedures.filter(patient__site__code=self.site_code)
+                screws = screws.filter(procedure__patient__site__code=self.site_code)
+            for procedure in procedures.order_by("id").iterator(chunk_size=5000):
+                if procedure.patient_id not in patients:
+                    continue
+                procedure.patient = patients[procedure.patient_id]
+                self.procedures.setdefault((procedure.patient_id, procedure.date, procedure.treatment), procedure)
+            for row in screws.order_by("id").values_list("procedure_id", *services.SCREW_FIELDS).iterator():
+                self.screws.setdefault(row[0], []).append(tuple(row[1:]))
+        return self.procedures
+
+    def _existing(self, model, key_fields: tuple[str, ...]) -> dict[tuple, object]:
+        """The records of ``model`` of the known procedures, by (procedure id, *key_fields)."""
+        procedures = {procedure.pk: procedure for procedure in self._load_procedures().values()}
+        records = model.objects.all()
+        if self.site_code:
+            records = records.filter(procedure__patient__site__code=self.site_code)
+        found = {}
+        for record in records.order_by("id").iterator(chunk_size=5000):
+            if record.procedure_id not in procedures:
+                continue
+            record.procedure = procedures[record.procedure_id]
+            found.setdefault((record.procedure_id, *(getattr(record, f) for f in key_fields)), record)
+        return found
 
     # --- Keys ---------------------------------------------------------------------------
 
-    def _fail(self, sheet: _Sheet, line: int, field: str, message: str):
+    def _fail(self, sheet: Sheet, line: int, field: str, message: str):
         sheet.error(line, field, message)
-        raise _RowFailed
+        raise RowFailed
 
     def _site(self, sheet, line, row) -> Site:
-        code = "" if _blank(row["site"]) else normalise_site_code(unneutralise(str(row["site"])))
+        code = "" if blank(row["site"]) else normalise_site_code(unneutralise(str(row["site"])))
         if self.site_code and code and code != self.site_code:
             self._fail(sheet, line, "site", f"This import is limited to site {self.site_code}.")
         site = self.sites.get(code or self.site_code or "")
@@ -208,10 +129,9 @@ class Importer:
 
     def _patient(self, sheet, line, row) -> Patient:
         site, mrn = self._patient_key(sheet, line, row)
-        patient = self.patients.get((site.pk, mrn)) or Patient.objects.filter(site=site, mrn=mrn).first()
+        patient = self._load_patients().get((site.pk, mrn_key(mrn)))
         if patient is None:
             self._fail(sheet, line, "mrn", NO_PATIENT)
-        self.patients[(site.pk, mrn)] = patient
         return patient
 
     def _cells(self, sheet, line, row, model, names) -> dict:
@@ -226,7 +146,7 @@ class Importer:
                 for message in exc.messages:
                     sheet.error(line, name, message)
         if failed:
-            raise _RowFailed
+            raise RowFailed
         return values
 
     def _date_treatment(self, sheet, line, row, date_column, treatment_column) -> tuple:
@@ -242,33 +162,27 @@ class Importer:
             cells.append(value)
         return tuple(cells)
 
-    def _procedure_key(self, sheet, line, row, date_column="procedure_date", treatment_column="procedure_treatment"):
-        patient = self._patient(sheet, line, row)
-        return (patient, *self._date_treatment(sheet, line, row, date_column, treatment_column))
-
     def _procedure(self, sheet, line, row) -> Procedure:
-        patient, date, treatment = self._procedure_key(sheet, line, row)
-        key = (patient.pk, date, treatment)
-        procedure = self.procedures.get(key) or (
-            Procedure.objects.filter(patient=patient, date=date, treatment=treatment).order_by("id").first()
-        )
+        patient = self._patient(sheet, line, row)
+        date, treatment = self._date_treatment(sheet, line, row, "procedure_date", "procedure_treatment")
+        procedure = self._load_procedures().get((patient.pk, date, treatment))
         if procedure is None:
             self._fail(sheet, line, "procedure_date", NO_PROCEDURE)
-        self.procedures[key] = procedure
         return procedure
 
     # --- Applying a row -------------------------------------------------------------------
 
-    def _apply(self, sheet: _Sheet, line: int, write: Callable[[], str]) -> None:
-        """Runs ``write`` (which returns created/updated/unchanged) in a savepoint; a refusal of the
-        services becomes the row's errors."""
+    def _apply(self, sheet: Sheet, line: int, write: Callable[[], str]) -> None:
+        """Runs ``write`` (which returns created/updated/unchanged); a refusal of the services becomes
+        the row's errors. The services are atomic (a refused row leaves nothing behind) and a row's
+        keys and cells are checked before any service is called, so no savepoint of its own."""
         try:
-            with transaction.atomic(), audit_context(user=None, action="import_registry", reason=self.reason):
+            with audit_context(user=None, action="import_registry", reason=self.reason):
                 outcome = write()
-        except _RowFailed:
+        except RowFailed:
             return
         except ValidationError as exc:
-            for field, message in _errors_of(exc):
+            for field, message in errors_of(exc):
                 sheet.error(line, field, message)
             return
         self.report.count(sheet.name, outcome)
@@ -279,28 +193,40 @@ class Importer:
         updated = service(user=None, reason=self.reason, **kwargs)
         return ("updated" if updated.version != version else "unchanged"), updated
 
-    def patients_sheet(self, sheet: _Sheet, progress) -> None:
+
+def _same(instance, data: dict) -> bool:
+    return all(getattr(instance, name) == value for name, value in data.items())
+
+
+class RegistryImporter(Importer):
+    """The registry workbook, sheet by sheet."""
+
+    def patients_sheet(self, sheet: Sheet, progress) -> None:
         fields = [name for name in services.PATIENT_EDITABLE if name not in ("site", "mrn")]
+        patients = self._load_patients()
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
                 site, mrn = self._patient_key(sheet, line, row)
                 data = self._cells(sheet, line, row, Patient, fields)
-                patient = Patient.objects.filter(site=site, mrn=mrn).first()
+                key = (site.pk, mrn_key(mrn))
+                patient = patients.get(key)
                 if patient is None:
                     required = dict.fromkeys(("birth_date", "sex", "primary_cancer"))
                     patient = services.patient_create(user=None, site=site, mrn=mrn, **{**required, **data})
                     outcome = "created"
+                elif _same(patient, data):
+                    return "unchanged"
                 else:
                     outcome, patient = self._update(
                         services.patient_update, patient, patient=patient, data=data, confirm=True
                     )
-                self.patients[(site.pk, mrn)] = patient
+                patients[key] = patient
                 return outcome
 
             self._apply(sheet, line, write)
 
-    def screw_groups(self, sheet: _Sheet, progress) -> dict:
+    def screw_groups(self, sheet: Sheet, progress) -> dict:
         """The screws sheet read first: each procedure key's screws (dicts of SCREW_FIELDS) and lines."""
         groups: dict[tuple, dict] = {}
         for line, row in sheet.rows(progress):
@@ -308,79 +234,93 @@ class Importer:
                 site, mrn = self._patient_key(sheet, line, row)
                 date, treatment = self._date_treatment(sheet, line, row, "procedure_date", "procedure_treatment")
                 screw = self._cells(sheet, line, row, Screw, services.SCREW_FIELDS)
-            except _RowFailed:
+            except RowFailed:
                 continue
-            key = (site.pk, mrn, date, treatment)
+            key = (site.pk, mrn_key(mrn), date, treatment)
             group = groups.setdefault(key, {"lines": [], "screws": []})
             group["lines"].append(line)
             group["screws"].append(screw)
         return groups
 
-    def procedures_sheet(self, sheet: _Sheet, screws: dict, progress) -> None:
+    def _screws_of(self, procedure: Procedure) -> list[tuple]:
+        return self.screws.get(procedure.pk, [])
+
+    def _write_procedure(self, procedure, data, group) -> str:
+        """Updates a procedure (and its screws, when the file lists them); returns the outcome."""
+        rows = [tuple(screw.get(f) for f in services.SCREW_FIELDS) for screw in group["screws"]] if group else None
+        before = self._screws_of(procedure)
+        if _same(procedure, data) and (rows is None or rows == before):
+            if group:
+                self.report.count("screws", "unchanged")
+            return "unchanged"
+        outcome, updated = self._update(
+            services.procedure_update,
+            procedure,
+            procedure=procedure,
+            data=data,
+            screws=group["screws"] if group else None,
+            confirm=True,
+        )
+        if group:
+            after = _screw_rows(updated)
+            self.screws[updated.pk] = after
+            self.report.count("screws", "unchanged" if before == after else "updated")
+        self.procedures[(updated.patient_id, updated.date, updated.treatment)] = updated
+        return outcome
+
+    def procedures_sheet(self, sheet: Sheet, screws: dict, progress) -> None:
         fields = [name for name in services.PROCEDURE_EDITABLE if name not in ("date", "treatment")]
+        procedures = self._load_procedures()
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
-                patient, date, treatment = self._procedure_key(sheet, line, row, "date", "treatment")
+                patient = self._patient(sheet, line, row)
+                date, treatment = self._date_treatment(sheet, line, row, "date", "treatment")
                 data = self._cells(sheet, line, row, Procedure, fields)
-                group = screws.pop((patient.site_id, patient.mrn, date, treatment), None)
-                procedure = Procedure.objects.filter(patient=patient, date=date, treatment=treatment).order_by("id")
-                procedure = procedure.first()
-                if procedure is None:
-                    required = {"fracture_status": None, "service": None}
-                    procedure = services.procedure_create(
-                        user=None,
-                        patient=patient,
-                        date=date,
-                        treatment=treatment,
-                        screws=group["screws"] if group else [],
-                        confirm=True,
-                        **{**required, **data},
-                    )
-                    outcome = "created"
-                    if group:
-                        self.report.count("screws", "created")
-                else:
-                    before = _screw_rows(procedure)
-                    outcome, procedure = self._update(
-                        services.procedure_update,
-                        procedure,
-                        procedure=procedure,
-                        data=data,
-                        screws=group["screws"] if group else None,
-                        confirm=True,
-                    )
-                    if group:
-                        self.report.count("screws", "unchanged" if before == _screw_rows(procedure) else "updated")
-                self.procedures[(patient.pk, date, treatment)] = procedure
-                return outcome
+                group = screws.pop((patient.site_id, mrn_key(patient.mrn), date, treatment), None)
+                procedure = procedures.get((patient.pk, date, treatment))
+                if procedure is not None:
+                    return self._write_procedure(procedure, data, group)
+                required = {"fracture_status": None, "service": None}
+                procedure = services.procedure_create(
+                    user=None,
+                    patient=patient,
+                    date=date,
+                    treatment=treatment,
+                    screws=group["screws"] if group else [],
+                    confirm=True,
+                    **{**required, **data},
+                )
+                procedure.patient = patient
+                if group:
+                    self.report.count("screws", "created")
+                procedures[(patient.pk, date, treatment)] = procedure
+                return "created"
 
             self._apply(sheet, line, write)
 
-    def remaining_screws(self, sheet: _Sheet, screws: dict) -> None:
+    def remaining_screws(self, sheet: Sheet, screws: dict) -> None:
         """Screws of procedures the procedures sheet does not list: the registry's procedure, if any."""
-        for (site_id, mrn, date, treatment), group in screws.items():
+        patients = self._load_patients()
+        for (site_id, key, date, treatment), group in screws.items():
             line = group["lines"][0]
-            procedure = Procedure.objects.filter(
-                patient__site_id=site_id, patient__mrn=mrn, date=date, treatment=treatment
-            ).first()
+            patient = patients.get((site_id, key))
+            procedure = patient and self._load_procedures().get((patient.pk, date, treatment))
             if procedure is None:
                 sheet.error(line, "procedure_date", NO_PROCEDURE)
                 continue
-            before = _screw_rows(procedure)
+            try:
+                with audit_context(user=None, action="import_registry", reason=self.reason):
+                    self._write_procedure(procedure, {}, group)  # counts the screws, not the procedure
+            except ValidationError as exc:
+                for field, message in errors_of(exc):
+                    sheet.error(line, field, message)
 
-            def write(procedure=procedure, group=group, before=before):
-                services.procedure_update(
-                    user=None, procedure=procedure, data={}, screws=group["screws"], reason=self.reason, confirm=True
-                )
-                return "unchanged" if before == _screw_rows(procedure) else "updated"
-
-            self._apply(sheet, line, write)
-
-    def events_sheet(self, sheet: _Sheet, model, fields, create, update, instance_name, progress) -> None:
+    def events_sheet(self, sheet: Sheet, model, fields, create, update, instance_name, progress) -> None:
         """Encounters, secondary procedures and complications: matched by procedure + date + kind."""
         # A file states what happened: like the API, it accepts what the pages ask to confirm.
         confirmed = {"confirm": True} if model is Encounter else {}
+        existing = self._existing(model, ("date", "kind"))
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -390,17 +330,24 @@ class Importer:
                     if key.get(name) in (None, ""):
                         self._fail(sheet, line, name, REQUIRED)
                 data = self._cells(sheet, line, row, model, fields)
-                existing = model.objects.filter(procedure=procedure, **key).order_by("id").first()
-                if existing is None:
-                    create(user=None, procedure=procedure, **key, **data, **confirmed)
+                match = (procedure.pk, key["date"], key["kind"])
+                record = existing.get(match)
+                if record is None:
+                    existing[match] = create(user=None, procedure=procedure, **key, **data, **confirmed)
                     return "created"
-                return self._update(update, existing, data=data, **{instance_name: existing}, **confirmed)[0]
+                if _same(record, data):
+                    return "unchanged"
+                outcome, existing[match] = self._update(
+                    update, record, data=data, **{instance_name: record}, **confirmed
+                )
+                return outcome
 
             self._apply(sheet, line, write)
 
-    def visits_not_done_sheet(self, sheet: _Sheet, progress) -> None:
+    def visits_not_done_sheet(self, sheet: Sheet, progress) -> None:
         """Visits not done: matched by procedure + visit, after the encounters (a visit done in its
         window is refused by the service, as on the pages)."""
+        existing = self._existing(VisitNotDone, ("visit",))
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -409,9 +356,9 @@ class Importer:
                 if not visit:
                     self._fail(sheet, line, "visit", REQUIRED)
                 data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
-                existing = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
-                if existing is None:
-                    outcome_services.visit_not_done_create(
+                record = existing.get((procedure.pk, visit))
+                if record is None:
+                    existing[(procedure.pk, visit)] = outcome_services.visit_not_done_create(
                         user=None,
                         procedure=procedure,
                         visit=visit,
@@ -419,9 +366,12 @@ class Importer:
                         note=data.get("note", ""),
                     )
                     return "created"
-                return self._update(
-                    outcome_services.visit_not_done_update, existing, visit_not_done=existing, data=data
-                )[0]
+                if _same(record, data):
+                    return "unchanged"
+                outcome, existing[(procedure.pk, visit)] = self._update(
+                    outcome_services.visit_not_done_update, record, visit_not_done=record, data=data
+                )
+                return outcome
 
             self._apply(sheet, line, write)
 
@@ -440,7 +390,7 @@ def import_registry(
     file_name = file_name or os.path.basename(str(path))
     book = load_workbook(path, read_only=True, data_only=True)
     try:
-        importer = Importer(file_name=file_name, dry_run=dry_run, site_code=site_code)
+        importer = RegistryImporter(file_name=file_name, dry_run=dry_run, site_code=site_code)
         report = importer.report
         if site_code and importer.site_code not in importer.sites:
             report.errors.append(RowError("file", 0, "site", NO_SITE))
@@ -448,7 +398,7 @@ def import_registry(
         for name in book.sheetnames:
             if name not in SHEETS:
                 report.errors.append(RowError(name, 1, "sheet", "Unknown sheet."))
-        sheets = {name: _Sheet(report, name, book[name]) for name in SHEETS if name in book.sheetnames}
+        sheets = {name: Sheet(report, name, book[name]) for name in SHEETS if name in book.sheetnames}
         total = sum(max((book[name].max_row or 1) - 1, 0) for name in sheets) or None
         progress = progress_factory(total) if progress_factory else None
         with transaction.atomic():

@@ -1,0 +1,84 @@
+"""Times ``import_registry`` on the registry workbook of a benchmark database (never a real one).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_import .venv/bin/python bench/generate.py 10000
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_import .venv/bin/python bench/import.py
+
+Exports the database's registry workbook (every record, as an admin downloads it), empties the
+clinical tables (the sites stay), then imports the file through the importer as the command does:
+a dry run, the real run into the empty registry (every row created through the services, audited),
+and the same file again (every row unchanged). Prints each run's wall-clock time, rows per second
+and the process's peak resident memory. ``--keep`` leaves the imported registry in place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--file", help="Import this workbook instead of exporting the database's.")
+    args = parser.parse_args()
+    if "bench" not in urlparse(os.environ.get("DATABASE_URL", "")).path:
+        print("DATABASE_URL must name a benchmark database (its name must contain 'bench').", file=sys.stderr)
+        return 2
+
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from django.contrib.auth import get_user_model
+
+    from interop.importer import import_registry
+    from interop.workbook import workbook_write
+    from registry import services
+    from registry.choices import Role
+    from registry.models import Patient
+
+    admin = get_user_model().objects.filter(username="bench-import-admin").first() or services.staff_user_create(
+        username="bench-import-admin", password="bench import only, never a real one", role=Role.ADMIN, sites=[]
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(args.file) if args.file else Path(directory) / "registry.xlsx"
+        if not args.file:
+            started = time.perf_counter()
+            workbook_write(path, user=admin)
+            print(f"exported {Patient.objects.count()} patients in {time.perf_counter() - started:.1f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")
+            cursor.execute("TRUNCATE registry_patient RESTART IDENTITY CASCADE")
+            cursor.execute("SET session_replication_role = DEFAULT")
+        for label, dry_run in (("dry run", True), ("import", False), ("again", False)):
+            started = time.perf_counter()
+            report = import_registry(path, dry_run=dry_run)
+            elapsed = time.perf_counter() - started
+            rows = sum(sum(counts.values()) for counts in report.counts.values())
+            counts = ", ".join(
+                f"{sheet} {'/'.join(str(n) for n in counts.values())}" for sheet, counts in report.counts.items()
+            )
+            print(
+                f"{label}: {rows} rows in {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s), "
+                f"{len(report.errors)} errors, peak {peak_mb():.0f} MB; created/updated/unchanged: {counts}"
+            )
+            for error in report.errors[:5]:
+                print(f"  {error}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
