@@ -7,9 +7,11 @@ all through ``config.embedded_db.ensure_started()``.
 A value that cannot be understood stops the start with ImproperlyConfigured.
 """
 
+import contextlib
 import datetime
 import os
 import zoneinfo
+from pathlib import Path
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -282,9 +284,22 @@ CONTENT_SECURITY_POLICY = {
 
 # --- Locale and time -----------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# The sites' own time zone: pages show audit, entry and retraction times in it (stored in UTC).
-# The default is the zone of the study's centre; a deployment elsewhere sets its own.
-TIME_ZONE = os.environ.get("TIME_ZONE", "America/Chicago")
+
+
+# The sites' own time zone: "today" for dates, and the audit, entry and retraction times the pages
+# show (stored in UTC). By default the machine's own zone, as a new user expects; a deployment sets it.
+def _machine_time_zone() -> str:
+    """The IANA name of this machine's zone (/etc/timezone, or the /etc/localtime link), else UTC."""
+    with contextlib.suppress(OSError):
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    with contextlib.suppress(OSError, ValueError):
+        return str(Path("/etc/localtime").resolve().relative_to("/usr/share/zoneinfo"))
+    return "UTC"
+
+
+TIME_ZONE = os.environ.get("TIME_ZONE") or _machine_time_zone()
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (ValueError, zoneinfo.ZoneInfoNotFoundError):

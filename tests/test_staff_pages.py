@@ -319,11 +319,25 @@ def test_investigators_see_no_entry_time(client, personas, site_a):
     assert "Entered" not in page and "Last changed" not in page
 
 
-def test_the_sites_time_zone_is_set_and_a_wrong_one_stops_the_start():
+def test_the_sites_time_zone_is_the_setting_or_the_machines_and_a_wrong_one_stops_the_start():
     from django.conf import settings
 
     assert settings.USE_TZ is True
-    assert settings.TIME_ZONE != "UTC"
+
+    def zone_with(**env):
+        environment = {key: value for key, value in os.environ.items() if key != "TIME_ZONE"} | env
+        code = "import config.settings as s; print(s.TIME_ZONE)"
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+        )
+        return done.stdout.strip()
+
+    assert zone_with(TIME_ZONE="Europe/Berlin") == "Europe/Berlin"
+    machine = zone_with()
+    assert (
+        zoneinfo.ZoneInfo(machine).utcoffset(datetime.datetime(2026, 1, 1))
+        == datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC).astimezone().utcoffset()
+    )
     env = {**os.environ, "TIME_ZONE": "Mars/Olympus_Mons"}
     process = subprocess.run(  # noqa: S603
         [sys.executable, "-c", "import config.settings"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
