@@ -11,7 +11,10 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
+from core.csv_safe import SafeWriter
 from interop.workbook import SHEETS, unneutralise
+
+ERRORS_CSV_COLUMNS = ("line", "sheet", "field", "message")
 
 DERIVED = {"id", "study_id", "version", "msts_total", "msts_percent", "created_at", "updated_at"}
 DERIVED_PREFIXES = ("age_", "days_")
@@ -47,6 +50,13 @@ class ImportReport:
 
     def count(self, sheet: str, outcome: str) -> None:
         self.counts[sheet][outcome] += 1
+
+    def write_errors_csv(self, file) -> None:
+        """The bad rows as CSV (line, sheet, field, message) to a text file opened with newline="";
+        formula-safe like every CSV (a message may quote a cell)."""
+        writer = SafeWriter(file)
+        writer.writerow(ERRORS_CSV_COLUMNS)
+        writer.writerows((error.line, error.sheet, error.field, error.message) for error in self.errors)
 
 
 def _zero() -> dict:

@@ -409,3 +409,42 @@ def test_a_visit_not_done_in_a_window_with_a_follow_up_is_refused_with_the_servi
     )
     assert output.count(", line ") == 1
     assert not Patient.objects.exists() and not VisitNotDone.objects.exists() and count >= 1
+
+
+def test_the_errors_go_to_a_csv_file_with_line_sheet_field_and_message(small_file, tmp_path):
+    book = load_workbook(small_file)
+    book["encounters"]["G5"].value = 7
+    book["complications"].append(
+        ["SITEA", "NOBODY", datetime.date(2022, 1, 1), "psfs", datetime.date(2022, 2, 1), "infection"]
+    )
+    line = book["complications"].max_row
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+    errors, good = tmp_path / "errors.csv", tmp_path / "none.csv"
+
+    output, error = run(bad, "--dry-run", "--errors-csv", str(errors))
+    good_output, good_error = run(small_file, "--dry-run", "--errors-csv", str(good))
+
+    assert error is not None and good_error is None
+    assert errors.read_text(encoding="utf-8").splitlines() == [
+        "line,sheet,field,message",
+        "5,encounters,msts_pain,Ensure this value is less than or equal to 5.",
+        f"{line},complications,mrn,No patient with this MRN at this site.",
+    ]
+    assert good.read_text(encoding="utf-8").splitlines() == ["line,sheet,field,message"]
+
+
+def test_the_errors_csv_cannot_run_in_a_spreadsheet(tmp_path):
+    from interop.import_rows import ImportReport, RowError
+
+    report = ImportReport(file_name="x.xlsx", dry_run=True)
+    report.errors.append(RowError("patients", 2, "sex", "“=HYPERLINK(1)” is not a valid choice."))
+    report.errors.append(RowError("patients", 3, "=cmd", "bad"))
+    path = tmp_path / "e.csv"
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        report.write_errors_csv(file)
+
+    assert path.read_text(encoding="utf-8").splitlines()[1:] == [
+        "2,patients,sex,“=HYPERLINK(1)” is not a valid choice.",
+        "3,patients,'=cmd,bad",
+    ]

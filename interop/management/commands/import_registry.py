@@ -22,8 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The workbook (.xlsx).")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
         parser.add_argument("--site", help="Import only rows of this site (rows with an empty site get it).")
+        parser.add_argument(
+            "--errors-csv",
+            metavar="PATH",
+            help="Also write the bad rows to this CSV file (line, sheet, field, message); header only when none.",
+        )
 
-    def handle(self, *args, file, dry_run=False, site=None, **options):
+    def handle(self, *args, file, dry_run=False, site=None, errors_csv=None, **options):
         if not os.path.isfile(file):
             raise CommandError(f"No such file: {file}")
         bar = None
@@ -42,6 +47,9 @@ class Command(BaseCommand):
         finally:
             if bar is not None:
                 bar.close()
+        if errors_csv:
+            with open(errors_csv, "w", newline="", encoding="utf-8") as csv_file:
+                report.write_errors_csv(csv_file)
         verb = "would be" if dry_run or report.errors else "were"
         self.stdout.write(f"{report.file_name}: {'dry run' if dry_run else 'import'}")
         for sheet in SHEETS:
