@@ -380,61 +380,69 @@ def _screw_rows(procedure: Procedure) -> list[tuple]:
     return list(procedure.screws.order_by("id").values_list(*services.SCREW_FIELDS))
 
 
+def run_sheets(importer: "RegistryImporter", sheets: dict, progress) -> ImportReport:
+    """Applies ``sheets`` (the workbook's sheet names to objects with ``rows(progress)`` and
+    ``error``) in one transaction, rolled back on a dry run or when a row is bad."""
+    report = importer.report
+    with transaction.atomic():
+        screws = importer.screw_groups(sheets["screws"], progress) if "screws" in sheets else {}
+        if "patients" in sheets:
+            importer.patients_sheet(sheets["patients"], progress)
+        if "procedures" in sheets:
+            importer.procedures_sheet(sheets["procedures"], screws, progress)
+        if screws:
+            importer.remaining_screws(sheets["screws"], screws)
+        events = (
+            ("encounters", Encounter, outcome_services.ENCOUNTER_EDITABLE, "encounter_record", "encounter"),
+            ("secondary_procedures", SecondaryProcedure, ("reason",), "secondary_procedure_create", None),
+            ("complications", Complication, ("description", "resolved"), "complication_create", None),
+        )
+        for name, model, fields, create, instance_name in events:
+            if name in sheets:
+                instance_name = instance_name or name[:-1]
+                update = getattr(outcome_services, f"{instance_name}_update")
+                editable = [field for field in fields if field not in ("date", "kind")]
+                importer.events_sheet(
+                    sheets[name], model, editable, getattr(outcome_services, create), update, instance_name, progress
+                )
+        if "visits_not_done" in sheets:
+            importer.visits_not_done_sheet(sheets["visits_not_done"], progress)
+        report.errors.sort(
+            key=lambda error: (list(SHEETS).index(error.sheet) if error.sheet in SHEETS else 99, error.line)
+        )
+        if report.dry_run or report.errors:
+            transaction.set_rollback(True)  # nothing is written; the services' on-commit news is dropped
+    return report
+
+
 def import_registry(
     path, *, dry_run: bool = False, site_code: str | None = None, progress_factory=None, file_name: str | None = None
 ) -> ImportReport:
-    """Imports the registry workbook at ``path``; returns what was (or, for a dry run, would be)
-    created, updated and left unchanged per sheet, and every bad row. Nothing is written on a dry
-    run or when a row is bad. ``progress_factory(total)`` may return a callable told of each row read
-    (``total`` is the number of rows the file declares, or None)."""
+    """Imports the registry workbook at ``path`` (or the encounter layout, CSV or XLSX: see
+    ``interop.layout_import``); returns what was (or, for a dry run, would be) created, updated and
+    left unchanged per sheet, and every bad row. Nothing is written on a dry run or when a row is
+    bad. ``progress_factory(total)`` may return a callable told of each row read (``total`` is the
+    number of rows the file declares, or None)."""
+    from interop import layout_import
+
     file_name = file_name or os.path.basename(str(path))
+    importer = RegistryImporter(file_name=file_name, dry_run=dry_run, site_code=site_code)
+    report = importer.report
+    if site_code and importer.site_code not in importer.sites:
+        report.errors.append(RowError("file", 0, "site", NO_SITE))
+        return report
+    if layout_import.is_csv(path):
+        return layout_import.import_layout_csv(importer, path, progress_factory)
     book = load_workbook(path, read_only=True, data_only=True)
     try:
-        importer = RegistryImporter(file_name=file_name, dry_run=dry_run, site_code=site_code)
-        report = importer.report
-        if site_code and importer.site_code not in importer.sites:
-            report.errors.append(RowError("file", 0, "site", NO_SITE))
-            return report
+        if layout_import.is_layout_book(book):
+            return layout_import.import_layout_book(importer, book, progress_factory)
         for name in book.sheetnames:
             if name not in SHEETS:
                 report.errors.append(RowError(name, 1, "sheet", "Unknown sheet."))
         sheets = {name: Sheet(report, name, book[name]) for name in SHEETS if name in book.sheetnames}
         total = sum(max((book[name].max_row or 1) - 1, 0) for name in sheets) or None
         progress = progress_factory(total) if progress_factory else None
-        with transaction.atomic():
-            screws = importer.screw_groups(sheets["screws"], progress) if "screws" in sheets else {}
-            if "patients" in sheets:
-                importer.patients_sheet(sheets["patients"], progress)
-            if "procedures" in sheets:
-                importer.procedures_sheet(sheets["procedures"], screws, progress)
-            if screws:
-                importer.remaining_screws(sheets["screws"], screws)
-            events = (
-                ("encounters", Encounter, outcome_services.ENCOUNTER_EDITABLE, "encounter_record", "encounter"),
-                ("secondary_procedures", SecondaryProcedure, ("reason",), "secondary_procedure_create", None),
-                ("complications", Complication, ("description", "resolved"), "complication_create", None),
-            )
-            for name, model, fields, create, instance_name in events:
-                if name in sheets:
-                    instance_name = instance_name or name[:-1]
-                    update = getattr(outcome_services, f"{instance_name}_update")
-                    editable = [field for field in fields if field not in ("date", "kind")]
-                    importer.events_sheet(
-                        sheets[name],
-                        model,
-                        editable,
-                        getattr(outcome_services, create),
-                        update,
-                        instance_name,
-                        progress,
-                    )
-            if "visits_not_done" in sheets:
-                importer.visits_not_done_sheet(sheets["visits_not_done"], progress)
-            report.errors.sort(
-                key=lambda error: (list(SHEETS).index(error.sheet) if error.sheet in SHEETS else 99, error.line)
-            )
-            if dry_run or report.errors:
-                transaction.set_rollback(True)  # nothing is written; the services' on-commit news is dropped
-        return report
+        return run_sheets(importer, sheets, progress)
     finally:
         book.close()

@@ -11,7 +11,8 @@ from interop.workbook import SHEETS
 
 class Command(BaseCommand):
     help = (
-        "Imports a registry workbook (the file of /api/exports/registry.xlsx), all or nothing, through the "
+        "Imports a registry workbook (the file of /api/exports/registry.xlsx) or the identified encounter "
+        "layout (the columns of /api/exports/encounters.csv, as .csv or .xlsx), all or nothing, through the "
         "services: records are matched by site + MRN, procedure date + treatment, visit date + kind; "
         "every change is audited with the reason 'import <file name>'. --dry-run reports what would be "
         "created, updated or left unchanged and every bad row, and writes nothing. A file with a bad row "
@@ -19,7 +20,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="The workbook (.xlsx).")
+        parser.add_argument("file", help="The workbook (.xlsx) or the encounter layout (.csv or .xlsx).")
         parser.add_argument("--dry-run", action="store_true", help="Check and report; write nothing.")
         parser.add_argument("--site", help="Import only rows of this site (rows with an empty site get it).")
         parser.add_argument(
@@ -42,8 +43,8 @@ class Command(BaseCommand):
 
         try:
             report = import_registry(file, dry_run=dry_run, site_code=site, progress_factory=progress_factory)
-        except (zipfile.BadZipFile, KeyError, OSError) as exc:
-            raise CommandError(f"{file} is not a readable .xlsx workbook ({type(exc).__name__}).") from None
+        except (zipfile.BadZipFile, KeyError, OSError, UnicodeDecodeError) as exc:
+            raise CommandError(f"{file} is not a readable .xlsx or .csv file ({type(exc).__name__}).") from None
         finally:
             if bar is not None:
                 bar.close()
