@@ -418,12 +418,13 @@ def run_sheets(importer: "RegistryImporter", sheets: dict, progress) -> ImportRe
 def import_registry(
     path, *, dry_run: bool = False, site_code: str | None = None, progress_factory=None, file_name: str | None = None
 ) -> ImportReport:
-    """Imports the registry workbook at ``path`` (or the encounter layout, CSV or XLSX: see
-    ``interop.layout_import``); returns what was (or, for a dry run, would be) created, updated and
-    left unchanged per sheet, and every bad row. Nothing is written on a dry run or when a row is
-    bad. ``progress_factory(total)`` may return a callable told of each row read (``total`` is the
-    number of rows the file declares, or None)."""
-    from interop import layout_import
+    """Imports the registry workbook at ``path`` (or the encounter layout, CSV or XLSX:
+    ``interop.layout_import``; or a REDCap raw record export: ``interop.redcap_import``); returns
+    what was (or, for a dry run, would be) created, updated and left unchanged per sheet, and every
+    bad row. Nothing is written on a dry run or when a row is bad. ``progress_factory(total)`` may
+    return a callable told of each row read (``total`` is the number of rows the file declares, or
+    None)."""
+    from interop import layout_import, redcap_import
 
     file_name = file_name or os.path.basename(str(path))
     importer = RegistryImporter(file_name=file_name, dry_run=dry_run, site_code=site_code)
@@ -432,6 +433,8 @@ def import_registry(
         report.errors.append(RowError("file", 0, "site", NO_SITE))
         return report
     if layout_import.is_csv(path):
+        if redcap_import.is_redcap_csv(path):
+            return redcap_import.import_redcap_csv(importer, path, progress_factory)
         return layout_import.import_layout_csv(importer, path, progress_factory)
     book = load_workbook(path, read_only=True, data_only=True)
     try:
