@@ -12,6 +12,7 @@ from interop import jobs
 from interop.codebook import codebook, layout
 from interop.import_rows import ERRORS_CSV_COLUMNS
 from interop.models import ImportJob
+from interop.workbook import SHEETS
 from registry.permissions import is_admin, staff_view
 
 
@@ -82,7 +83,8 @@ def _job_state(job: ImportJob) -> dict:
 @require_GET
 def import_job_page(request, job_id: int):
     job = get_object_or_404(ImportJob, pk=job_id)
-    counts = job.report.get("counts", {})
+    stored = job.report.get("counts", {})  # jsonb keeps no key order: the workbook's order of sheets
+    counts = {sheet: stored[sheet] for sheet in SHEETS if sheet in stored}
     return render(request, "interop/import_job.html", {"job": job, "state": _job_state(job), "counts": counts})
 
 
