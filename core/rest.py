@@ -6,6 +6,7 @@ whose writes call the services.
 Nothing here knows a registry model or role: each app's ``api.py`` builds its resources on it.
 """
 
+import re
 from collections.abc import Mapping
 
 from django import forms
@@ -137,7 +138,12 @@ class StrictBooleanFilter(filters.BooleanFilter):
 
 
 class StrictIntegerFormField(RefuseEmpty, forms.IntegerField):
-    pass
+    """Digits only: Django's IntegerField also takes "0.0" or "7.00" (it drops a decimal part of zeros)."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip() and not re.fullmatch(r"[+-]?\d+", value.strip()):
+            raise DjangoValidationError(self.error_messages["invalid"], code="invalid")
+        return super().to_python(value)
 
 
 @extend_schema_field(OpenApiTypes.INT)

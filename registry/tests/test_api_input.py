@@ -118,8 +118,9 @@ def test_it_refuses_a_malformed_boolean_filter(personas):
     assert response.json() == {"resolved": ["Enter true or false."]}
 
 
-def test_it_refuses_a_malformed_id_filter(personas):
-    response = client_for(personas["alice"]).get("/api/procedures/", {"patient": "1.5"})
+@pytest.mark.parametrize("value", ["1.5", "0.0", "7.00", "1e3"])
+def test_it_refuses_a_malformed_id_filter(personas, value):
+    response = client_for(personas["alice"]).get("/api/procedures/", {"patient": value})
 
     assert response.status_code == 400
     assert response.json() == {"patient": ["Enter a whole number."]}
