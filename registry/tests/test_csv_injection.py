@@ -108,7 +108,7 @@ def test_the_dashboard_table_download_neutralises_text_and_keeps_numbers(client,
     table.csv_header = ["label", "=header", "mean"]
     table.csv_rows = [["=1+2", -1.5, 2], ["@label", "-12.5 ± 3.0", None], ["Patients (n)", 3, 4.25]]
     snapshot = types.SimpleNamespace(computed_at=datetime.datetime(2026, 1, 2, 3, 4), document={})
-    monkeypatch.setattr(views, "_snapshot_or_404", lambda site: snapshot)
+    monkeypatch.setattr(views, "_snapshot_or_404", lambda site, demo=True: snapshot)
     monkeypatch.setattr(views, "dashboard_tables", lambda document: {"demographics": table})
     client.force_login(personas["ivy"])
 

@@ -232,9 +232,10 @@ def test_the_patient_page_costs_the_same_queries_for_1_or_3_procedures(
 
     # session, user, profile, member sites, patient, procedures with all their children (one
     # query: outcomes.selectors.patient_timeline), member sites (the write right of the patient's
-    # site), the PHI access log's row, the open data queries beside the records
+    # site), the PHI access log's row, the retracted entries (one query: quality.selectors_retracted),
+    # the open data queries beside the records
     # (one query: quality.selectors), session renewal (3)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(13):
         response = client.get(reverse("patient_detail", args=[patient_a.pk]))
 
     assert response.status_code == 200
