@@ -40,9 +40,8 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connection
-
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from interop.importer import import_registry
     from interop.workbook import workbook_write
