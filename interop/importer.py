@@ -194,6 +194,9 @@ class Importer:
         return ("updated" if updated.version != version else "unchanged"), updated
 
 
+CREATED = object()  # the key of an event this import created
+
+
 def _same(instance, data: dict) -> bool:
     return all(getattr(instance, name) == value for name, value in data.items())
 
@@ -332,8 +335,11 @@ class RegistryImporter(Importer):
                 data = self._cells(sheet, line, row, model, fields)
                 match = (procedure.pk, key["date"], key["kind"])
                 record = existing.get(match)
+                if record is CREATED:  # a second row with the key of a record this file created
+                    record = model.objects.filter(procedure=procedure, **key).order_by("id").first()
                 if record is None:
-                    existing[match] = create(user=None, procedure=procedure, **key, **data, **confirmed)
+                    create(user=None, procedure=procedure, **key, **data, **confirmed)
+                    existing[match] = CREATED  # the key only: the file's records are not held
                     return "created"
                 if _same(record, data):
                     return "unchanged"
@@ -357,14 +363,17 @@ class RegistryImporter(Importer):
                     self._fail(sheet, line, "visit", REQUIRED)
                 data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
                 record = existing.get((procedure.pk, visit))
+                if record is CREATED:
+                    record = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
                 if record is None:
-                    existing[(procedure.pk, visit)] = outcome_services.visit_not_done_create(
+                    outcome_services.visit_not_done_create(
                         user=None,
                         procedure=procedure,
                         visit=visit,
                         reason=data.get("reason", ""),
                         note=data.get("note", ""),
                     )
+                    existing[(procedure.pk, visit)] = CREATED
                     return "created"
                 if _same(record, data):
                     return "unchanged"

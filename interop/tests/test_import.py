@@ -448,3 +448,23 @@ def test_the_errors_csv_cannot_run_in_a_spreadsheet(tmp_path):
         "2,patients,sex,“=HYPERLINK(1)” is not a valid choice.",
         "3,patients,'=cmd,bad",
     ]
+
+
+def test_a_second_row_with_the_key_of_a_record_the_file_created_updates_that_record(small_file, tmp_path):
+    book = load_workbook(small_file)
+    sheet = book["encounters"]
+    row = [cell.value for cell in sheet[2]]
+    pain = sheet["G1"].column - 1
+    row[pain] = 0 if row[pain] != 0 else 1
+    sheet.append(row)
+    twice = tmp_path / "twice.xlsx"
+    book.save(twice)
+    encounters = Encounter.objects.count()
+    Patient.objects.all().delete()
+
+    output, error = run(twice)
+
+    assert error is None, output
+    assert f"encounters: {encounters} were created, 1 were updated, 0 unchanged" in output
+    assert Encounter.objects.count() == encounters
+    assert Encounter.objects.filter(version=2).get().msts_pain == row[pain]
