@@ -35,6 +35,9 @@ NOT_PAGES = {
     "worklist_csv": "a CSV download",
     "query_bulk_close": "a POST from the queries page",
     "procedure_unlock": "a POST from the timeline",
+    "import_job_status": "JSON the import page polls",
+    "import_job_confirm": "a POST from the import page",
+    "import_job_errors": "a CSV download",
 }
 
 
@@ -95,6 +98,8 @@ def page_urls(world) -> dict[str, list[str]]:
         "query_list": lambda: [reverse("query_list")],
         "query_detail": lambda: [reverse("query_detail", args=[world.query.pk])],
         "query_create": lambda: [reverse("query_create", args=[world.patient.pk])],
+        "import": lambda: [reverse("import")],
+        "import_job": lambda: [reverse("import_job", args=[world.import_job.pk])],
     }
     names = page_names()
     urls.update({name: build() for name, build in optional.items() if name in names})
@@ -113,6 +118,7 @@ def test_every_page_is_visited_or_skipped_with_a_reason():
         secondary=SimpleNamespace(pk=1),
         visit_not_done=SimpleNamespace(pk=1),
         query=SimpleNamespace(pk=1),
+        import_job=SimpleNamespace(pk=1),
     )
 
     listed = set(page_urls(world)) | set(NOT_PAGES)
@@ -153,6 +159,7 @@ def world(personas, site_a):
         secondary=secondary,
         visit_not_done=_visit_not_done(procedure),
         query=_query(patient, procedure),
+        import_job=_import_job(personas["root"]),
     )
 
 
@@ -160,6 +167,25 @@ def _visit_not_done(procedure):
     from outcomes.models import VisitNotDone
 
     return VisitNotDone.objects.create(procedure=procedure, visit="month3", reason="declined")
+
+
+def _import_job(admin):
+    from interop.models import ImportJob
+    from interop.workbook import SHEETS
+
+    counts = {sheet: {"created": 12, "updated": 3, "unchanged": 40} for sheet in SHEETS}
+    error = {
+        "line": 17,
+        "sheet": "encounters",
+        "field": "opioid_mme_per_day",
+        "message": "Opioid dose cannot be more than 5,000 MME/day.",
+    }
+    return ImportJob.objects.create(
+        created_by=admin,
+        file_name="registry-export-of-a-long-name-2026-11-27.xlsx",
+        status="checked",
+        report={"dry_run": True, "counts": counts, "errors": [error]},
+    )
 
 
 def _query(patient, procedure):
