@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Case, F, Q, When
 
 from outcomes import msts
+from outcomes.schedule import SCHEDULE
 from registry.models import Procedure, VersionedModel, audited, validate_not_future
 
 # The MSTS vocabulary is defined in outcomes.msts; these names stay importable from here:
@@ -55,12 +56,11 @@ class ComplicationKind(models.TextChoices):
     OTHER = "other", "Other"
 
 
-class ScheduledVisit(models.TextChoices):
-    """The windows of outcomes.schedule.SCHEDULE (keys and labels), for records naming one."""
-
-    WEEK2 = "week2", "1-2 weeks"
-    MONTH1 = "month1", "1 month"
-    MONTH3 = "month3", "3 months"
+# The windows of outcomes.schedule.SCHEDULE (keys and labels), for records naming one: read from
+# the schedule, the one place they are defined.
+ScheduledVisit = models.TextChoices(
+    "ScheduledVisit", [(visit.key.upper(), (visit.key, visit.label)) for visit in SCHEDULE]
+)
 
 
 class NotDoneReason(models.TextChoices):

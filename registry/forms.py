@@ -76,17 +76,7 @@ class OptionalStatusMixin:
 class PatientForm(OptionalStatusMixin, ServiceForm):
     class Meta:
         model = Patient
-        fields = [
-            "site",
-            "mrn",
-            "birth_date",
-            "sex",
-            "primary_cancer",
-            "primary_cancer_detail",
-            "death_date",
-            "status",
-            "status_date",
-        ]
+        fields = list(services.PATIENT_EDITABLE)
         widgets = {"birth_date": DateInput, "death_date": DateInput, "status_date": DateInput}
         help_texts = {
             "primary_cancer_detail": "Required when the primary cancer is 'other'.",
