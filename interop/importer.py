@@ -1,11 +1,14 @@
 """Reading the registry workbook (``interop.workbook``) back into the registry, all or nothing.
 
-The file is read with openpyxl in read-only mode (its rows are streamed) and every row goes through
-the services of the record's app (``registry.services``, ``outcomes.services``): the same validation,
-the same audit trail (each event carries the reason ``import <file name>``), the same news of changed
-data (the statistics refresh once, after the import commits). Nothing is written unless every row
-is good: the rows are applied inside one transaction, each in its own savepoint so that every bad
-row is reported, and the transaction is rolled back when one is bad or when the run is a dry run.
+The file is read with openpyxl in read-only mode (its rows are streamed). The records a file creates
+are gathered a sheet's batch at a time (``interop.import_batches``) and written through the bulk
+services (``registry.bulk``, ``outcomes.bulk``): the same rules as the single-row services, a few
+queries a batch, one audit event a record with the reason ``import <file name>``, the news of changed
+data once after the import commits. A changed record goes through its single-row update service
+(the batch is written first, so the service sees every earlier row). Nothing is written unless
+every row is good: the rows are applied inside one transaction, each bad row is reported (a refused
+record of a batch under its own line), and the transaction is rolled back when one is bad or when
+the run is a dry run.
 
 Records are matched as the contract says (docs/contract.md, Interoperability): a patient by site +
 MRN, a procedure by patient + date + treatment, an encounter by procedure + date + kind, a secondary
@@ -19,15 +22,15 @@ totals, ages, day offsets) are ignored; sites are not created (an admin creates 
 """
 
 import os
-from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from openpyxl import load_workbook
 
 from core.writes import audit_context
+from interop.import_base import Importer
+from interop.import_batches import PENDING, Batch
 from interop.import_rows import (
-    NO_PATIENT,
     NO_PROCEDURE,
     NO_SITE,
     REQUIRED,
@@ -35,164 +38,15 @@ from interop.import_rows import (
     RowError,
     RowFailed,
     Sheet,
-    blank,
     errors_of,
-    parse_cell,
 )
-from interop.workbook import SHEETS, unneutralise
+from interop.workbook import SHEETS
+from outcomes import bulk as outcome_bulk
 from outcomes import services as outcome_services
 from outcomes.models import Complication, Encounter, SecondaryProcedure, VisitNotDone
-from registry import services
-from registry.models import Patient, Procedure, Screw, Site, normalise_site_code
+from registry import bulk, services
+from registry.models import Patient, Procedure, Screw
 from registry.mrn import mrn_key
-
-
-class Importer:
-    """Applies the rows of one file. The registry's existing records are read once per sheet (one
-    query each, not one per row) and held by their natural keys; a row whose values equal its
-    record's is counted unchanged without calling the service (the service would leave it as it
-    is); every other row goes through its service."""
-
-    def __init__(self, *, file_name: str, dry_run: bool, site_code: str | None = None):
-        self.report = ImportReport(file_name=file_name, dry_run=dry_run)
-        self.reason = f"import {file_name}"[:500]
-        self.site_code = normalise_site_code(site_code) if site_code else None
-        self.sites = {site.code: site for site in Site.objects.all()}
-        self.patients: dict[tuple, Patient] | None = None
-        self.procedures: dict[tuple, Procedure] | None = None
-        self.screws: dict[int, list[tuple]] = {}
-
-    # --- The registry's records, read once ---------------------------------------------------
-
-    def _load_patients(self) -> dict[tuple, Patient]:
-        if self.patients is None:
-            patients = Patient.objects.select_related("site")
-            if self.site_code:
-                patients = patients.filter(site__code=self.site_code)
-            self.patients = {}
-            for patient in patients.order_by("id").iterator(chunk_size=5000):
-                self.patients.setdefault((patient.site_id, mrn_key(patient.mrn)), patient)
-        return self.patients
-
-    def _load_procedures(self) -> dict[tuple, Procedure]:
-        if self.procedures is None:
-            patients = {patient.pk: patient for patient in self._load_patients().values()}
-            self.procedures = {}
-            procedures, screws = Procedure.objects.all(), Screw.objects.all()
-            if self.site_code:
-                procedures = procedures.filter(patient__site__code=self.site_code)
-                screws = screws.filter(procedure__patient__site__code=self.site_code)
-            for procedure in procedures.order_by("id").iterator(chunk_size=5000):
-                if procedure.patient_id not in patients:
-                    continue
-                procedure.patient = patients[procedure.patient_id]
-                self.procedures.setdefault((procedure.patient_id, procedure.date, procedure.treatment), procedure)
-            for row in screws.order_by("id").values_list("procedure_id", *services.SCREW_FIELDS).iterator():
-                self.screws.setdefault(row[0], []).append(tuple(row[1:]))
-        return self.procedures
-
-    def _existing(self, model, key_fields: tuple[str, ...]) -> dict[tuple, object]:
-        """The records of ``model`` of the known procedures, by (procedure id, *key_fields)."""
-        procedures = {procedure.pk: procedure for procedure in self._load_procedures().values()}
-        records = model.objects.all()
-        if self.site_code:
-            records = records.filter(procedure__patient__site__code=self.site_code)
-        found = {}
-        for record in records.order_by("id").iterator(chunk_size=5000):
-            if record.procedure_id not in procedures:
-                continue
-            record.procedure = procedures[record.procedure_id]
-            found.setdefault((record.procedure_id, *(getattr(record, f) for f in key_fields)), record)
-        return found
-
-    # --- Keys ---------------------------------------------------------------------------
-
-    def _fail(self, sheet: Sheet, line: int, field: str, message: str):
-        sheet.error(line, field, message)
-        raise RowFailed
-
-    def _site(self, sheet, line, row) -> Site:
-        code = "" if blank(row["site"]) else normalise_site_code(unneutralise(str(row["site"])))
-        if self.site_code and code and code != self.site_code:
-            self._fail(sheet, line, "site", f"This import is limited to site {self.site_code}.")
-        site = self.sites.get(code or self.site_code or "")
-        if site is None:
-            self._fail(sheet, line, "site", NO_SITE if code or self.site_code else REQUIRED)
-        return site
-
-    def _patient_key(self, sheet, line, row) -> tuple:
-        site = self._site(sheet, line, row)
-        mrn = parse_cell(Patient._meta.get_field("mrn"), row["mrn"]).strip()
-        if not mrn:
-            self._fail(sheet, line, "mrn", REQUIRED)
-        return site, mrn
-
-    def _patient(self, sheet, line, row) -> Patient:
-        site, mrn = self._patient_key(sheet, line, row)
-        patient = self._load_patients().get((site.pk, mrn_key(mrn)))
-        if patient is None:
-            self._fail(sheet, line, "mrn", NO_PATIENT)
-        return patient
-
-    def _cells(self, sheet, line, row, model, names) -> dict:
-        values, failed = {}, False
-        for name in names:
-            if name not in row:
-                continue
-            try:
-                values[name] = parse_cell(model._meta.get_field(name), row[name])
-            except ValidationError as exc:
-                failed = True
-                for message in exc.messages:
-                    sheet.error(line, name, message)
-        if failed:
-            raise RowFailed
-        return values
-
-    def _date_treatment(self, sheet, line, row, date_column, treatment_column) -> tuple:
-        """The date and treatment that name a procedure, from the row's two columns."""
-        cells = []
-        for column, name in ((date_column, "date"), (treatment_column, "treatment")):
-            try:
-                value = parse_cell(Procedure._meta.get_field(name), row.get(column))
-            except ValidationError as exc:
-                self._fail(sheet, line, column, exc.messages[0])
-            if value in (None, ""):
-                self._fail(sheet, line, column, REQUIRED)
-            cells.append(value)
-        return tuple(cells)
-
-    def _procedure(self, sheet, line, row) -> Procedure:
-        patient = self._patient(sheet, line, row)
-        date, treatment = self._date_treatment(sheet, line, row, "procedure_date", "procedure_treatment")
-        procedure = self._load_procedures().get((patient.pk, date, treatment))
-        if procedure is None:
-            self._fail(sheet, line, "procedure_date", NO_PROCEDURE)
-        return procedure
-
-    # --- Applying a row -------------------------------------------------------------------
-
-    def _apply(self, sheet: Sheet, line: int, write: Callable[[], str]) -> None:
-        """Runs ``write`` (which returns created/updated/unchanged); a refusal of the services becomes
-        the row's errors. The services are atomic (a refused row leaves nothing behind) and a row's
-        keys and cells are checked before any service is called, so no savepoint of its own."""
-        try:
-            with audit_context(user=None, action="import_registry", reason=self.reason):
-                outcome = write()
-        except RowFailed:
-            return
-        except ValidationError as exc:
-            for field, message in errors_of(exc):
-                sheet.error(line, field, message)
-            return
-        self.report.count(sheet.name, outcome)
-
-    def _update(self, service, instance, **kwargs) -> tuple[str, object]:
-        """Calls an update service; returns updated/unchanged and the record as it now is."""
-        version = instance.version
-        updated = service(user=None, reason=self.reason, **kwargs)
-        return ("updated" if updated.version != version else "unchanged"), updated
-
 
 CREATED = object()  # the key of an event this import created
 
@@ -207,6 +61,14 @@ class RegistryImporter(Importer):
     def patients_sheet(self, sheet: Sheet, progress) -> None:
         fields = [name for name in services.PATIENT_EDITABLE if name not in ("site", "mrn")]
         patients = self._load_patients()
+
+        def done(key, patient, saved):
+            if not saved and patients.get(key) is patient:
+                del patients[key]
+
+        batch = self._batch(
+            sheet, lambda records: bulk.patients_create_bulk(user=None, patients=records, reason=self.reason), done
+        )
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -214,10 +76,14 @@ class RegistryImporter(Importer):
                 data = self._cells(sheet, line, row, Patient, fields)
                 key = (site.pk, mrn_key(mrn))
                 patient = patients.get(key)
+                if patient is not None and patient.pk is None:  # an earlier row's, not yet written
+                    batch.flush()
+                    patient = patients.get(key)
                 if patient is None:
                     required = dict.fromkeys(("birth_date", "sex", "primary_cancer"))
-                    patient = services.patient_create(user=None, site=site, mrn=mrn, **{**required, **data})
-                    outcome = "created"
+                    patients[key] = services.patient_build(site=site, mrn=mrn, **{**required, **data})
+                    batch.add(line, patients[key], key)
+                    return None
                 elif _same(patient, data):
                     return "unchanged"
                 else:
@@ -228,6 +94,7 @@ class RegistryImporter(Importer):
                 return outcome
 
             self._apply(sheet, line, write)
+        batch.flush()
 
     def screw_groups(self, sheet: Sheet, progress) -> dict:
         """The screws sheet read first: each procedure key's screws (dicts of SCREW_FIELDS) and lines."""
@@ -274,6 +141,18 @@ class RegistryImporter(Importer):
     def procedures_sheet(self, sheet: Sheet, screws: dict, progress) -> None:
         fields = [name for name in services.PROCEDURE_EDITABLE if name not in ("date", "treatment")]
         procedures = self._load_procedures()
+
+        def done(key, item, saved):
+            map_key, with_screws = key
+            if saved and with_screws:
+                self.report.count("screws", "created")
+            if not saved and procedures.get(map_key) is item[0]:
+                del procedures[map_key]
+
+        def write_batch(items):
+            return bulk.procedures_create_bulk(user=None, procedures=items, reason=self.reason, confirm=True)
+
+        batch = self._batch(sheet, write_batch, done)
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -281,26 +160,23 @@ class RegistryImporter(Importer):
                 date, treatment = self._date_treatment(sheet, line, row, "date", "treatment")
                 data = self._cells(sheet, line, row, Procedure, fields)
                 group = screws.pop((patient.site_id, mrn_key(patient.mrn), date, treatment), None)
-                procedure = procedures.get((patient.pk, date, treatment))
+                key = (patient.pk, date, treatment)
+                procedure = procedures.get(key)
+                if procedure is not None and procedure.pk is None:  # an earlier row's, not yet written
+                    batch.flush()
+                    procedure = procedures.get(key)
                 if procedure is not None:
                     return self._write_procedure(procedure, data, group)
                 required = {"fracture_status": None, "service": None}
-                procedure = services.procedure_create(
-                    user=None,
-                    patient=patient,
-                    date=date,
-                    treatment=treatment,
-                    screws=group["screws"] if group else [],
-                    confirm=True,
-                    **{**required, **data},
+                procedure = services.procedure_build(
+                    patient=patient, date=date, treatment=treatment, **{**required, **data}
                 )
-                procedure.patient = patient
-                if group:
-                    self.report.count("screws", "created")
-                procedures[(patient.pk, date, treatment)] = procedure
-                return "created"
+                procedures[key] = procedure
+                batch.add(line, (procedure, group["screws"] if group else []), (key, bool(group)))
+                return None
 
             self._apply(sheet, line, write)
+        batch.flush()
 
     def remaining_screws(self, sheet: Sheet, screws: dict) -> None:
         """Screws of procedures the procedures sheet does not list: the registry's procedure, if any."""
@@ -319,11 +195,23 @@ class RegistryImporter(Importer):
                 for field, message in errors_of(exc):
                     sheet.error(line, field, message)
 
-    def events_sheet(self, sheet: Sheet, model, fields, create, update, instance_name, progress) -> None:
+    def _event_batch(self, sheet: Sheet, existing: dict, write) -> Batch:
+        def done(match, record, saved):
+            if saved:
+                existing[match] = CREATED  # the key only: the file's records are not held
+            elif existing.get(match) is PENDING:
+                del existing[match]
+
+        return self._batch(sheet, write, done)
+
+    def events_sheet(self, sheet: Sheet, model, fields, build, create_bulk, update, instance_name, progress) -> None:
         """Encounters, secondary procedures and complications: matched by procedure + date + kind."""
         # A file states what happened: like the API, it accepts what the pages ask to confirm.
         confirmed = {"confirm": True} if model is Encounter else {}
         existing = self._existing(model, ("date", "kind"))
+        batch = self._event_batch(
+            sheet, existing, lambda records: create_bulk(user=None, records=records, reason=self.reason, **confirmed)
+        )
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -335,12 +223,15 @@ class RegistryImporter(Importer):
                 data = self._cells(sheet, line, row, model, fields)
                 match = (procedure.pk, key["date"], key["kind"])
                 record = existing.get(match)
+                if record is PENDING:  # a second row with the key of a record not yet written
+                    batch.flush()
+                    record = existing.get(match)
                 if record is CREATED:  # a second row with the key of a record this file created
                     record = model.objects.filter(procedure=procedure, **key).order_by("id").first()
                 if record is None:
-                    create(user=None, procedure=procedure, **key, **data, **confirmed)
-                    existing[match] = CREATED  # the key only: the file's records are not held
-                    return "created"
+                    existing[match] = PENDING
+                    batch.add(line, build(procedure=procedure, **key, **data), match)
+                    return None
                 if _same(record, data):
                     return "unchanged"
                 outcome, existing[match] = self._update(
@@ -349,11 +240,19 @@ class RegistryImporter(Importer):
                 return outcome
 
             self._apply(sheet, line, write)
+        batch.flush()
 
     def visits_not_done_sheet(self, sheet: Sheet, progress) -> None:
         """Visits not done: matched by procedure + visit, after the encounters (a visit done in its
         window is refused by the service, as on the pages)."""
         existing = self._existing(VisitNotDone, ("visit",))
+        batch = self._event_batch(
+            sheet,
+            existing,
+            lambda records: outcome_bulk.visits_not_done_create_bulk(
+                user=None, visits_not_done=records, reason=self.reason
+            ),
+        )
         for line, row in sheet.rows(progress):
 
             def write(line=line, row=row):
@@ -363,18 +262,18 @@ class RegistryImporter(Importer):
                     self._fail(sheet, line, "visit", REQUIRED)
                 data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
                 record = existing.get((procedure.pk, visit))
+                if record is PENDING:
+                    batch.flush()
+                    record = existing.get((procedure.pk, visit))
                 if record is CREATED:
                     record = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
                 if record is None:
-                    outcome_services.visit_not_done_create(
-                        user=None,
-                        procedure=procedure,
-                        visit=visit,
-                        reason=data.get("reason", ""),
-                        note=data.get("note", ""),
+                    built = outcome_services.visit_not_done_build(
+                        procedure=procedure, visit=visit, reason=data.get("reason", ""), note=data.get("note", "")
                     )
-                    existing[(procedure.pk, visit)] = CREATED
-                    return "created"
+                    existing[(procedure.pk, visit)] = PENDING
+                    batch.add(line, built, (procedure.pk, visit))
+                    return None
                 if _same(record, data):
                     return "unchanged"
                 outcome, existing[(procedure.pk, visit)] = self._update(
@@ -383,6 +282,7 @@ class RegistryImporter(Importer):
                 return outcome
 
             self._apply(sheet, line, write)
+        batch.flush()
 
 
 def _screw_rows(procedure: Procedure) -> list[tuple]:
@@ -402,17 +302,22 @@ def run_sheets(importer: "RegistryImporter", sheets: dict, progress) -> ImportRe
         if screws:
             importer.remaining_screws(sheets["screws"], screws)
         events = (
-            ("encounters", Encounter, outcome_services.ENCOUNTER_EDITABLE, "encounter_record", "encounter"),
-            ("secondary_procedures", SecondaryProcedure, ("reason",), "secondary_procedure_create", None),
-            ("complications", Complication, ("description", "resolved"), "complication_create", None),
+            ("encounters", Encounter, outcome_services.ENCOUNTER_EDITABLE, outcome_services.encounter_build),
+            ("secondary_procedures", SecondaryProcedure, ("reason",), SecondaryProcedure),
+            ("complications", Complication, ("description", "resolved"), Complication),
         )
-        for name, model, fields, create, instance_name in events:
+        for name, model, fields, build in events:
             if name in sheets:
-                instance_name = instance_name or name[:-1]
+                instance_name = name[:-1]
                 update = getattr(outcome_services, f"{instance_name}_update")
+                bulk_create = getattr(outcome_bulk, f"{name}_create_bulk")
                 editable = [field for field in fields if field not in ("date", "kind")]
+
+                def create_bulk(*, records, bulk_create=bulk_create, name=name, **kwargs):
+                    return bulk_create(**{name: records}, **kwargs)
+
                 importer.events_sheet(
-                    sheets[name], model, editable, getattr(outcome_services, create), update, instance_name, progress
+                    sheets[name], model, editable, build, create_bulk, update, instance_name, progress
                 )
         if "visits_not_done" in sheets:
             importer.visits_not_done_sheet(sheets["visits_not_done"], progress)

@@ -17,6 +17,7 @@ from core.writes import (
     validate,
 )
 from outcomes import consistency, plausibility, schedule
+from outcomes.consistency import Visits
 from outcomes.models import (
     MSTS_FIELDS,
     Complication,
@@ -42,24 +43,28 @@ def after_death_errors(procedure: Procedure, day: datetime.date | None) -> dict:
     return {}
 
 
-def encounter_rule_errors(encounter: Encounter) -> dict:
+def encounter_rule_errors(encounter: Encounter, visits: Visits | None = None) -> dict:
+    """The rules between the encounter and the other visits of its procedure (``visits``, when the
+    caller holds them: a bulk service)."""
+    if visits is None:
+        visits = Visits.of_procedure(encounter.procedure_id)
     errors = after_death_errors(encounter.procedure, encounter.date)
-    if encounter.kind == EncounterKind.BASELINE:
-        others = Encounter.objects.filter(procedure_id=encounter.procedure_id, kind=EncounterKind.BASELINE)
-        if others.exclude(pk=encounter.pk).exists():
-            errors["kind"] = ["This procedure already has a baseline encounter."]
-    errors.update(not_done_window_errors(encounter))
+    if encounter.kind == EncounterKind.BASELINE and visits.others(encounter, EncounterKind.BASELINE):
+        errors["kind"] = ["This procedure already has a baseline encounter."]
+    errors.update(not_done_window_errors(encounter, visits))
     return consistency.merge_errors(
-        errors, consistency.same_day_errors(encounter), consistency.empty_followup_errors(encounter)
+        errors, consistency.same_day_errors(encounter, visits), consistency.empty_followup_errors(encounter)
     )
 
 
-def encounter_warnings(encounter: Encounter, *, changed: Sequence[str] | None = None) -> list[str]:
+def encounter_warnings(
+    encounter: Encounter, *, changed: Sequence[str] | None = None, visits: Visits | None = None
+) -> list[str]:
     """The soft rules of an encounter about to be saved (the pages ask to confirm them): a second
     follow-up in one window of the schedule; implausible values (outcomes.plausibility: of a new
     encounter, or among the fields ``changed``)."""
     return [
-        *consistency.window_warnings(encounter, changed=changed),
+        *consistency.window_warnings(encounter, changed=changed, visits=visits),
         *plausibility.encounter_warnings(encounter, changed=changed),
     ]
 
@@ -70,10 +75,8 @@ def _lock_procedure(procedure: Procedure) -> None:
     Procedure.objects.select_for_update().filter(pk=procedure.pk).first()
 
 
-@transaction.atomic
-def encounter_record(
+def encounter_build(
     *,
-    user,
     procedure: Procedure,
     date: datetime.date,
     kind: str,
@@ -85,14 +88,9 @@ def encounter_record(
     msts_gait: int | None = None,
     narcotic_change: str | None = None,
     opioid_mme_per_day: Decimal | None = None,
-    confirm: bool = False,
 ) -> Encounter:
-    """Records a visit with its MSTS assessment (any domain may be left unscored, but a follow-up
-    records something); soft rules (``encounter_warnings``) raise NeedsConfirmation unless ``confirm``."""
-    check_can_write_site(user, procedure.patient.site_id)
-    _lock_procedure(procedure)
-    check_not_signed_off(procedure)
-    encounter = Encounter(
+    """A new encounter, not yet checked nor saved (``encounter_record``, ``outcomes.bulk``)."""
+    return Encounter(
         procedure=procedure,
         date=date,
         kind=kind,
@@ -105,6 +103,17 @@ def encounter_record(
         narcotic_change=narcotic_change or None,
         opioid_mme_per_day=opioid_mme_per_day,
     )
+
+
+@transaction.atomic
+def encounter_record(*, user, procedure: Procedure, confirm: bool = False, **fields) -> Encounter:
+    """Records a visit (``fields``: those of ``encounter_build``) with its MSTS assessment (any
+    domain may be left unscored, but a follow-up records something); soft rules
+    (``encounter_warnings``) raise NeedsConfirmation unless ``confirm``."""
+    check_can_write_site(user, procedure.patient.site_id)
+    _lock_procedure(procedure)
+    check_not_signed_off(procedure)
+    encounter = encounter_build(procedure=procedure, **fields)
     validate(encounter, errors=encounter_rule_errors(encounter))
     reason = check_warnings(encounter_warnings(encounter), confirm=confirm)
     with audit_context(user=user, action="encounter_record", reason=reason):
@@ -279,35 +288,34 @@ WINDOW_NOT_DONE = (
 )
 
 
-def not_done_window_errors(encounter: Encounter) -> dict:
+def not_done_window_errors(encounter: Encounter, visits: Visits | None = None) -> dict:
     """A follow-up dated in a window already recorded as not done is refused (naming ``date``): a
     visit is done or not done, never both."""
     if encounter.kind != EncounterKind.FOLLOWUP or not encounter.date or not encounter.procedure_id:
         return {}
     procedure_date = encounter.procedure.date
     visit = schedule.visit_for_followup(procedure_date, encounter.date)
-    if visit is None or not VisitNotDone.objects.filter(procedure_id=encounter.procedure_id, visit=visit.key).exists():
+    if visit is None:
+        return {}
+    visits = visits if visits is not None else Visits.of_procedure(encounter.procedure_id)
+    if not any(key == visit.key for _, key in visits.not_done):
         return {}
     start, end = visit.window(procedure_date)
     return {"date": [WINDOW_NOT_DONE.format(label=visit.label, start=start, end=end)]}
 
 
-def visit_not_done_rule_errors(record: VisitNotDone) -> dict:
-    """One per procedure and visit; none for a visit that a follow-up in its window already did."""
+def visit_not_done_rule_errors(record: VisitNotDone, visits: Visits | None = None) -> dict:
+    """One per procedure and visit; none for a visit that a follow-up in its window already did.
+    ``visits``: the procedure's (``outcomes.consistency.Visits``), when the caller holds them."""
     if not record.procedure_id or record.visit not in ScheduledVisit.values:
         return {}
-    others = VisitNotDone.objects.filter(procedure_id=record.procedure_id, visit=record.visit).exclude(pk=record.pk)
-    if others.exists():
+    visits = visits if visits is not None else Visits.of_procedure(record.procedure_id)
+    if any(key == record.visit and (record.pk is None or pk != record.pk) for pk, key in visits.not_done):
         return {"visit": [VISIT_ALREADY_NOT_DONE]}
     visit = next(v for v in schedule.SCHEDULE if v.key == record.visit)
     start, end = visit.window(record.procedure.date)
-    done = (
-        Encounter.objects.filter(procedure_id=record.procedure_id, kind=EncounterKind.FOLLOWUP)
-        .filter(date__gte=start, date__lte=end)
-        .order_by("date")
-        .values_list("date", flat=True)
-        .first()
-    )
+    followups = [day for _, kind, day in visits.encounters if kind == EncounterKind.FOLLOWUP]
+    done = min((day for day in followups if start <= day <= end), default=None)
     if done:
         return {"visit": [VISIT_DONE.format(day=done, start=start, end=end)]}
     return {}
@@ -317,13 +325,18 @@ def _clean_note(data: dict) -> dict:
     return {**data, "note": (data["note"] or "").strip()} if "note" in data else data
 
 
+def visit_not_done_build(*, procedure: Procedure, visit: str, reason: str, note: str = "") -> VisitNotDone:
+    """A new visit not done, not yet checked nor saved (``visit_not_done_create``, ``outcomes.bulk``)."""
+    return VisitNotDone(procedure=procedure, visit=visit, reason=reason, note=(note or "").strip())
+
+
 @transaction.atomic
 def visit_not_done_create(*, user, procedure: Procedure, visit: str, reason: str, note: str = "") -> VisitNotDone:
     """Records that a scheduled visit of ``procedure`` did not take place; ``reason`` is the
     clinical reason (a code), ``note`` free text (required when the reason is ``other``)."""
     check_can_write_site(user, procedure.patient.site_id)
     check_not_signed_off(procedure)  # locks the procedure: its visits not done are written one at a time
-    record = VisitNotDone(procedure=procedure, visit=visit, reason=reason, note=(note or "").strip())
+    record = visit_not_done_build(procedure=procedure, visit=visit, reason=reason, note=note)
     validate(record, errors=visit_not_done_rule_errors(record))
     with audit_context(user=user, action="visit_not_done_create"):
         save(record)

@@ -60,7 +60,8 @@ def _sort_key(procedure: Procedure) -> tuple[datetime.date, float]:
 
 
 def _counted(procedure: Procedure, which: str) -> str:
-    counts = _related_answers("analysis_counts", procedure)
+    # A procedure not yet saved (a bulk service's earlier row) has nothing hanging on it.
+    counts = _related_answers("analysis_counts", procedure) if procedure.pk else []
     if not counts:
         return ""
     listed = counts[0] if len(counts) == 1 else ", ".join(counts[:-1]) + " and " + counts[-1]
@@ -71,17 +72,20 @@ def _described(procedure: Procedure) -> str:
     return f"{TREATMENT_SHORT_LABELS[procedure.treatment]} on {procedure.date:%Y-%m-%d}"
 
 
-def index_change_warnings(procedure: Procedure) -> list[str]:
+def index_change_warnings(procedure: Procedure, *, others=None) -> list[str]:
     """Warns when saving ``procedure`` (new, or with a changed date) changes which procedure is the
-    patient's index procedure, saying which one and what the analysis would stop counting."""
+    patient's index procedure, saying which one and what the analysis would stop counting.
+    ``others``: the patient's other procedures, when the caller holds them (those not yet saved
+    come after the saved ones, in the order they will be saved)."""
     if not (procedure.patient_id and procedure.date):
         return []
-    others = list(Procedure.objects.filter(patient_id=procedure.patient_id).exclude(pk=procedure.pk))
+    if others is None:
+        others = list(Procedure.objects.filter(patient_id=procedure.patient_id).exclude(pk=procedure.pk))
     if not others:
         return []
     current = min([*others, *([Procedure.objects.get(pk=procedure.pk)] if procedure.pk else [])], key=_sort_key)
     future = min([*others, procedure], key=_sort_key)
-    if current.pk == future.pk:
+    if current is future or (current.pk is not None and current.pk == future.pk):
         return []
     if future is procedure:
         return [

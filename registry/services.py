@@ -86,10 +86,14 @@ def site_delete(*, site: Site, user=None, reason: str = "") -> None:
 
 
 def _next_study_id() -> str:
+    return next_study_ids(1)[0]
+
+
+def next_study_ids(count: int) -> list[str]:
+    """``count`` new study ids from the registry's sequence, in its order (one query)."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval(%s)", [STUDY_ID_SEQUENCE])
-        (number,) = cursor.fetchone()
-    return f"{STUDY_ID_PREFIX}{number:05d}"
+        cursor.execute("SELECT nextval(%s) FROM generate_series(1, %s)", [STUDY_ID_SEQUENCE, count])
+        return [f"{STUDY_ID_PREFIX}{number:05d}" for (number,) in cursor.fetchall()]
 
 
 def status_date_errors(patient: Patient) -> dict:
@@ -99,15 +103,18 @@ def status_date_errors(patient: Patient) -> dict:
     return {}
 
 
-def patient_rule_errors(patient: Patient) -> dict:
+def patient_rule_errors(patient: Patient, *, mrn_taken: bool | None = None) -> dict:
     """Rules that need other rows: the MRN is unique within a site; death follows every procedure,
-    visit and event of the patient (registry.consistency)."""
+    visit and event of the patient (registry.consistency). ``mrn_taken``: whether another patient
+    of the site has the MRN, when the caller knows (a bulk service asks for its whole batch)."""
     errors = {}
     if patient.site_id and patient.mrn:
-        # The database compares case-insensitively (patient_unique_site_mrn_ci), and so does this.
-        mrn = normalise_mrn(patient.mrn)
-        clash = Patient.objects.filter(site_id=patient.site_id, mrn__iexact=mrn).exclude(pk=patient.pk)
-        if clash.exists():
+        if mrn_taken is None:
+            # The database compares case-insensitively (patient_unique_site_mrn_ci), and so does this.
+            mrn = normalise_mrn(patient.mrn)
+            clash = Patient.objects.filter(site_id=patient.site_id, mrn__iexact=mrn).exclude(pk=patient.pk)
+            mrn_taken = clash.exists()
+        if mrn_taken:
             errors["mrn"] = ["A patient with this MRN already exists at this site."]
     errors.update(consistency.death_date_errors(patient))
     errors.update(status_date_errors(patient))
@@ -132,10 +139,8 @@ def duplicate_warnings(patient: Patient) -> list[str]:
     return [f"Possible duplicate at this site: {listed}. Save only if this is not the same patient."]
 
 
-@transaction.atomic
-def patient_create(
+def patient_build(
     *,
-    user,
     site: Site,
     mrn: str,
     birth_date: datetime.date,
@@ -146,14 +151,9 @@ def patient_create(
     status: str = PatientStatus.ACTIVE,
     status_date: datetime.date | None = None,
     is_demo: bool = False,
-    check_duplicates: bool = False,
-    confirm: bool = False,
 ) -> Patient:
-    """Records a patient. With ``check_duplicates`` (a patient typed into the web page), a possible
-    duplicate at the site (``duplicate_warnings``) raises NeedsConfirmation unless ``confirm``; the
-    confirmation goes into the audit reason."""
-    check_can_write_site(user, site.pk)
-    patient = Patient(
+    """A new patient, not yet checked nor saved (``patient_create``, ``registry.bulk``)."""
+    return Patient(
         site=site,
         mrn=normalise_mrn(mrn),
         birth_date=birth_date,
@@ -164,8 +164,17 @@ def patient_create(
         status=status,
         status_date=status_date,
         is_demo=is_demo,
-        study_id="pending",  # replaced below, once the record is known to be valid
+        study_id="pending",  # replaced once the record is known to be valid
     )
+
+
+@transaction.atomic
+def patient_create(*, user, check_duplicates: bool = False, confirm: bool = False, **fields) -> Patient:
+    """Records a patient (``fields``: those of ``patient_build``). With ``check_duplicates`` (a
+    patient typed into the web page), a possible duplicate at the site (``duplicate_warnings``)
+    raises NeedsConfirmation unless ``confirm``; the confirmation goes into the audit reason."""
+    check_can_write_site(user, fields["site"].pk)
+    patient = patient_build(**fields)
     validate(patient, errors=patient_rule_errors(patient))
     reason = check_warnings(duplicate_warnings(patient) if check_duplicates else [], confirm=confirm)
     patient.study_id = _next_study_id()
@@ -257,8 +266,11 @@ def _same_screws(procedure: Procedure, screws: Sequence[dict]) -> bool:
     return not errors and _screw_rows(procedure.screws.order_by("id")) == _screw_rows(built)
 
 
-def _validate_procedure(procedure: Procedure, screws: Sequence[dict] | None) -> list[Screw]:
-    """Refuses a procedure (with its screws, when given) that breaks a rule; returns the screws built."""
+def validate_procedure(
+    procedure: Procedure, screws: Sequence[dict] | None, *, relations_checked: bool = False
+) -> list[Screw]:
+    """Refuses a procedure (with its screws, when given) that breaks a rule; returns the screws built.
+    ``relations_checked``: see ``core.writes.validate``."""
     errors = {}
     built = []
     if screws is not None:
@@ -267,19 +279,24 @@ def _validate_procedure(procedure: Procedure, screws: Sequence[dict] | None) -> 
     else:
         count = procedure.screws.count() if procedure.pk else 0
     errors.update(screw_count_errors(treatment=procedure.treatment, screw_count=count) if not errors else {})
-    validate(procedure, errors=errors)
+    validate(procedure, errors=errors, relations_checked=relations_checked)
     return built
 
 
 def procedure_warnings(
-    procedure: Procedure, screws: Sequence[dict] | None, *, changed: Sequence[str] | None = None
+    procedure: Procedure,
+    screws: Sequence[dict] | None,
+    *,
+    changed: Sequence[str] | None = None,
+    others: Sequence[Procedure] | None = None,
 ) -> list[str]:
     """The soft rules of a procedure about to be saved (the pages ask to confirm them): a change of
     the patient's index procedure, screws removed with a change to sacroplasty, implausible values
-    (registry.plausibility: of a new procedure, or among the fields ``changed``)."""
+    (registry.plausibility: of a new procedure, or among the fields ``changed``). ``others``: the
+    patient's other procedures, when the caller holds them (a bulk service)."""
     return [
         *plausibility.procedure_warnings(procedure, changed=changed),
-        *consistency.index_change_warnings(procedure),
+        *consistency.index_change_warnings(procedure, others=others),
         *consistency.screw_removal_warnings(procedure, screws),
     ]
 
@@ -296,10 +313,8 @@ def _save_procedure(procedure: Procedure, screws: Sequence[dict] | None, built: 
         Screw.objects.bulk_create(built)
 
 
-@transaction.atomic
-def procedure_create(
+def procedure_build(
     *,
-    user,
     patient: Patient,
     date: datetime.date,
     treatment: str,
@@ -310,13 +325,9 @@ def procedure_create(
     cement_volume_ml: Decimal | None = None,
     approach: str | None = None,
     indications: Sequence[str] = (),
-    screws: Sequence[dict] = (),
-    confirm: bool = False,
 ) -> Procedure:
-    """Records a procedure with its screws (each a dict of SCREW_FIELDS); soft rules
-    (``procedure_warnings``) raise NeedsConfirmation unless ``confirm``."""
-    check_can_write_site(user, patient.site_id)
-    procedure = Procedure(
+    """A new procedure, not yet checked nor saved (``procedure_create``, ``registry.bulk``)."""
+    return Procedure(
         patient=patient,
         date=date,
         treatment=treatment,
@@ -328,8 +339,16 @@ def procedure_create(
         approach=approach or None,
         indications=list(indications),
     )
+
+
+@transaction.atomic
+def procedure_create(*, user, screws: Sequence[dict] = (), confirm: bool = False, **fields) -> Procedure:
+    """Records a procedure (``fields``: those of ``procedure_build``) with its screws (each a dict
+    of SCREW_FIELDS); soft rules (``procedure_warnings``) raise NeedsConfirmation unless ``confirm``."""
+    check_can_write_site(user, fields["patient"].site_id)
+    procedure = procedure_build(**fields)
     screws = list(screws)
-    built = _validate_procedure(procedure, screws)
+    built = validate_procedure(procedure, screws)
     reason = check_warnings(procedure_warnings(procedure, screws), confirm=confirm)
     with audit_context(user=user, action="procedure_create", reason=reason):
         _save_procedure(procedure, screws, built, replace_screws=False)
@@ -360,7 +379,7 @@ def procedure_update(
     if not changed and (screws is None or _same_screws(procedure, list(screws))):
         return procedure  # nothing changes: no new version, no audit event
     screws = None if screws is None else list(screws)
-    built = _validate_procedure(procedure, screws)
+    built = validate_procedure(procedure, screws)
     _check_dependent_dates(procedure)
     reason = check_warnings(procedure_warnings(procedure, screws, changed=changed), confirm=confirm, reason=reason)
     procedure.version += 1
