@@ -248,7 +248,8 @@ def _build_screws(procedure: Procedure, screws: Sequence[dict]) -> tuple[list[Sc
         try:
             if unknown:
                 raise ValidationError({name: ["Unknown screw field."] for name in unknown})
-            screw.full_clean(exclude=["procedure"])
+            # Check constraints are left to the database: clean() states each of them (core.writes.validate).
+            screw.full_clean(exclude=["procedure"], validate_constraints=False)
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault("screws", []).extend(f"Screw {index + 1}, {field}: {m}" for m in messages)
