@@ -3,191 +3,33 @@ the same statistics; a second import changes nothing; a bad row stops the whole 
 
 import datetime
 import io
-import random
 import re
 import time
-from decimal import Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
-from analysis import selectors as analysis_selectors
-from analysis import stats
 from demo.loader import demo_cohort_load
 from interop.importer import import_registry
+from interop.tests.registry_support import (  # noqa: F401 (build_registry: the other import tests use it from here)
+    MODELS,
+    audit_events,
+    build_registry,
+    registry_records,
+    sortable,
+    stats_document,
+)
 from interop.workbook import workbook_write
-from outcomes import services as outcome_services
-from outcomes.models import MSTS_FIELDS, Complication, Encounter, SecondaryProcedure, VisitNotDone
-from registry import services
-from registry.models import Patient, Procedure, Screw, Site
+from outcomes.models import Encounter, VisitNotDone
+from registry.models import Patient, Procedure, Site
 from registry.tests.api_support import client_for
 
 pytestmark = pytest.mark.django_db
 
-# 1,000 patients pass too, in about 90 s here (the import itself about 40 s): too slow for every run.
-PATIENTS = 200
-MODELS = (Patient, Procedure, Screw, Encounter, SecondaryProcedure, Complication, VisitNotDone)
-# In the order of services.SCREW_FIELDS: corridor, trajectory, side, diameter, length (optional), fully threaded.
-SCREW_CHOICES = [
-    ("S1", "transsacral", "left", Decimal("7.3"), Decimal("140.0"), True),
-    ("S1", "iliosacral", "right", Decimal("6.5"), None, False),
-    ("S2", "transsacral", "right", Decimal("8.0"), Decimal("152.5"), True),
-    ("S2", "iliosacral", "left", Decimal("7.0"), None, True),
-]
-
-
-def _decimal_or_none(rng, low, high):
-    return None if rng.random() < 0.2 else Decimal(rng.randint(low * 10, high * 10)) / 10
-
-
-def build_registry(sites, count: int, seed: int = 7) -> None:
-    """``count`` patients over ``sites`` with PSFS screws, encounters, secondary procedures,
-    complications, later procedures and deaths, all through the services."""
-    rng = random.Random(seed)
-    for number in range(count):
-        day0 = datetime.date(2021, 1, 1) + datetime.timedelta(days=rng.randint(0, 900))
-        cancer = rng.choice(["breast", "renal", "lung", "multiple_myeloma", "other"])
-        patient = services.patient_create(
-            user=None,
-            site=sites[number % len(sites)],
-            mrn=f"=M{number}" if number % 37 == 0 else f"M{number:05d}",
-            birth_date=datetime.date(rng.randint(1930, 1985), rng.randint(1, 12), rng.randint(1, 28)),
-            sex=rng.choice(["male", "female"]),
-            primary_cancer=cancer,
-            primary_cancer_detail="@chondrosarcoma" if cancer == "other" else "",
-            death_date=day0 + datetime.timedelta(days=400) if rng.random() < 0.15 else None,
-        )
-        psfs = rng.random() < 0.6
-        procedure = services.procedure_create(
-            user=None,
-            patient=patient,
-            date=day0,
-            treatment="psfs" if psfs else "sacroplasty",
-            fracture_status=rng.choice(["pathological", "impending"]),
-            service=rng.choice(["orthopaedics", "interventional_radiology"]),
-            ablation=rng.choice(["none", "rfa", "cryo", "microwave"]),
-            prior_local_radiation=rng.random() < 0.5,
-            cement_volume_ml=_decimal_or_none(rng, 2, 30),
-            approach=rng.choice([None, "posterior", "transiliac", "combined"]),
-            indications=rng.sample(
-                ["destructive_lesion", "pain_despite_radiation", "mechanical_pain"], rng.randint(0, 2)
-            ),
-            screws=[
-                dict(zip(services.SCREW_FIELDS, s, strict=True)) for s in rng.sample(SCREW_CHOICES, rng.randint(1, 3))
-            ]
-            if psfs
-            else [],
-        )
-        scores = lambda: {f: (None if rng.random() < 0.05 else rng.randint(0, 5)) for f in MSTS_FIELDS}  # noqa: E731
-        outcome_services.encounter_record(
-            user=None,
-            procedure=procedure,
-            date=day0 - datetime.timedelta(days=rng.randint(0, 10)),
-            kind="baseline",
-            opioid_mme_per_day=_decimal_or_none(rng, 0, 200),
-            **scores(),
-        )
-        followups = rng.sample([14, 30, 90, 180], rng.randint(1, 4))
-        for days in followups:
-            outcome_services.encounter_record(
-                user=None,
-                procedure=procedure,
-                date=day0 + datetime.timedelta(days=days),
-                kind="followup",
-                narcotic_change=rng.choice([None, "decreased", "stable", "increased"]),
-                opioid_mme_per_day=_decimal_or_none(rng, 0, 120),
-                **scores(),
-            )
-        if rng.random() < 0.3:
-            outcome_services.secondary_procedure_create(
-                user=None,
-                procedure=procedure,
-                date=day0 + datetime.timedelta(days=rng.randint(20, 300)),
-                kind=rng.choice(["radiation", "neurolysis", "hardware_removal", "other"]),
-                reason=rng.choice(["", "persistent pain", "=cmd|' /C calc'!A0"]),
-            )
-        if rng.random() < 0.25:
-            date = day0 + datetime.timedelta(days=rng.randint(1, 60))
-            kind = rng.choice(["screw_backout", "cement_extravasation", "radiculopathy", "infection", "other"])
-            description = rng.choice(["", "minor leak", "+1 grade"])
-            outcome_services.complication_create(
-                user=None,
-                procedure=procedure,
-                date=date,
-                kind=kind,
-                # An "other" complication is described (the same draws, so the registry is the same size).
-                description=description or ("unlisted" if kind == "other" else ""),
-                resolved=rng.random() < 0.5,
-            )
-        # Every third patient: the first visit without a follow-up is recorded as not done (no draws,
-        # so the rest of the registry is the one the other tests know).
-        missed = [visit for visit, days in (("week2", 14), ("month1", 30), ("month3", 90)) if days not in followups]
-        if number % 3 == 0 and missed:
-            outcome_services.visit_not_done_create(
-                user=None,
-                procedure=procedure,
-                visit=missed[0],
-                reason=["declined", "too_ill", "other"][number % 9 // 3],
-                note="=moved away" if number % 9 // 3 == 2 else "",
-            )
-        if rng.random() < 0.1:
-            services.procedure_create(
-                user=None,
-                patient=patient,
-                date=day0 + datetime.timedelta(days=250),
-                treatment="sacroplasty",
-                fracture_status="impending",
-                service="interventional_radiology",
-            )
-
-
-def registry_records() -> dict[str, list]:
-    """Every clinical record by its natural keys and values (no ids, no timestamps, no versions)."""
-
-    def procedure_key(procedure):
-        return (procedure.patient.site.code, procedure.patient.mrn, procedure.date, procedure.treatment)
-
-    def rows(queryset, *fields):
-        related = queryset.select_related("procedure__patient__site")
-        return sorted((procedure_key(r.procedure), *(getattr(r, f) for f in fields)) for r in related)
-
-    procedures = Procedure.objects.select_related("patient__site").prefetch_related("screws")
-    return {
-        "patients": sorted(
-            (p.site.code, p.mrn, p.birth_date, p.sex, p.primary_cancer, p.primary_cancer_detail, p.death_date)
-            for p in Patient.objects.select_related("site")
-        ),
-        "procedures": sorted(
-            (
-                procedure_key(p),
-                *(getattr(p, f) for f in services.PROCEDURE_EDITABLE[2:]),
-                [
-                    tuple(getattr(s, f) for f in services.SCREW_FIELDS)
-                    for s in sorted(p.screws.all(), key=lambda s: s.id)
-                ],
-            )
-            for p in procedures
-        ),
-        "encounters": rows(
-            Encounter.objects.all(), "date", "kind", *outcome_services.ENCOUNTER_EDITABLE[2:], "msts_total"
-        ),
-        "secondary_procedures": rows(SecondaryProcedure.objects.all(), "date", "kind", "reason"),
-        "complications": rows(Complication.objects.all(), "date", "kind", "description", "resolved"),
-        "visits_not_done": rows(VisitNotDone.objects.all(), "visit", "reason", "note"),
-    }
-
-
-def audit_events() -> int:
-    return sum(model.pgh_event_models["insert"].objects.count() for model in MODELS)
-
-
-def stats_document() -> dict:
-    return stats.cohort_document(analysis_selectors.cohort_fetch(), computed_at="fixed")
-
-
-def sortable(records: dict) -> dict:
-    return {name: sorted(rows, key=repr) for name, rows in records.items()}
+# The registry is built through the bulk services (the same rules; the single-row build of the
+# same draws gives the same records: test_the_bulk_build_gives_the_records_of_the_single_row_build).
+PATIENTS = 1000
 
 
 @pytest.fixture
@@ -218,7 +60,9 @@ def test_the_workbook_imported_into_an_empty_registry_reproduces_every_record_an
     personas, site_a, site_b, tmp_path
 ):
     demo_cohort_load(force=True)
-    build_registry([site_a, site_b], PATIENTS)
+    build_registry([site_a, site_b], PATIENTS, in_bulk=True)
+    assert Patient.objects.count() == PATIENTS + 30
+    assert all(model.objects.count() >= PATIENTS // 10 for model in MODELS[2:])  # screws, visits, events, ...
     records, document = registry_records(), stats_document()
     response = client_for(personas["root"]).get("/api/exports/registry.xlsx")
     path = tmp_path / "registry.xlsx"
@@ -237,6 +81,16 @@ def test_the_workbook_imported_into_an_empty_registry_reproduces_every_record_an
     created = Patient.pgh_event_models["insert"].objects.filter(pgh_label="insert").order_by("-pgh_id").first()
     assert created.pgh_context.metadata == {"action": "patient_create", "reason": "import registry.xlsx"}
     print(f"imported {PATIENTS + 30} patients in {elapsed:.1f} s")
+
+
+def test_the_bulk_build_gives_the_records_of_the_single_row_build(site_a, site_b):
+    build_registry([site_a, site_b], 40, seed=9)
+    single = registry_records()
+    Patient.objects.all().delete()
+
+    build_registry([site_a, site_b], 40, seed=9, in_bulk=True)
+
+    assert registry_records() == single
 
 
 def test_importing_the_same_file_again_changes_nothing(small_file):
