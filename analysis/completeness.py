@@ -8,7 +8,8 @@ One row per patient, each array in the same order:
 - ``status``: the patient's follow-up status code (``active``, ``withdrawn``, ``lost_to_follow_up``);
 - ``status_days``: days from the index procedure to the status date (NaN for an active patient);
 - ``followup_windows``: a bit mask, bit ``i`` set when a follow-up of the index procedure falls in
-  the window of ``SCHEDULE[i]`` (``window_mask_sql`` gives the SQL that builds it);
+  the window of ``SCHEDULE[i]`` (read from analysis.models.FollowupWindows, which the database
+  keeps; ``window_mask_sql`` gives the same bit in SQL);
 - ``not_done``: visit key -> the reason code of the index procedure's visit not done ('' for none).
 
 Every visit has one outcome per index procedure (:func:`visit_outcomes`): not yet open, left before

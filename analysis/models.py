@@ -1,7 +1,7 @@
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
-from registry.models import Site
+from registry.models import Procedure, Site
 
 
 class Snapshot(models.Model):
@@ -74,3 +74,28 @@ class TrajectorySnapshot(models.Model):
 
     def __str__(self):
         return f"Trajectory of {self.site or 'the registry'} at {self.computed_at:%Y-%m-%d %H:%M}"
+
+
+class FollowupWindows(models.Model):
+    """Which windows of the follow-up schedule (outcomes.schedule.SCHEDULE) hold a follow-up of a
+    procedure: bit ``i`` for ``SCHEDULE[i]``, as analysis.completeness reads them. One row per
+    procedure with at least one such follow-up, none for the others.
+
+    Derived data, kept by the database itself: triggers on the encounters (every insert, update and
+    delete, bulk ones too) and on the procedures (a change of date moves the windows) recompute the
+    rows of the procedures they touch (migration 0004, which holds the windows' bounds; a test
+    holds them to the schedule). No service writes it; the cohort query reads it instead of joining
+    every follow-up. A procedure's deletion removes its row (a foreign key ON DELETE CASCADE made
+    by the migration, which Django does not see: hence DO_NOTHING here).
+    """
+
+    procedure = models.OneToOneField(
+        Procedure, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
+    )
+    windows = models.PositiveSmallIntegerField(help_text="Bit i set: a follow-up in the window of SCHEDULE[i].")
+
+    class Meta:
+        verbose_name_plural = "follow-up windows"
+
+    def __str__(self):
+        return f"Follow-up windows of procedure {self.procedure_id}: {self.windows:b}"

@@ -3,10 +3,11 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_registry .venv/bin/python bench/generate.py 100000
 
 Writes straight to the tables with COPY (no services, no audit triggers: the session runs
-with session_replication_role=replica), after emptying the clinical tables. About four
-encounters per patient: a baseline and follow-ups at 2 weeks, 1 month, 3 months and
-sometimes later; 5% of patients have a second procedure. Refuses a database whose
-name does not contain "bench".
+with session_replication_role=replica), after emptying the clinical tables, then has the
+database recompute the follow-up windows (analysis.models.FollowupWindows), whose triggers
+did not fire either. About four encounters per patient: a baseline and follow-ups at 2
+weeks, 1 month, 3 months and sometimes later; 5% of patients have a second procedure.
+Refuses a database whose name does not contain "bench".
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ TABLES = (
     "registry_site",
     "analysis_snapshot",
     "analysis_refreshstate",
+    "analysis_followupwindows",
 )
 # Mean pre-operative domain score and gain at the final follow-up, by (treatment, fracture).
 SCORE_MODEL = {
@@ -226,6 +228,8 @@ def load(url: str, tables: dict[str, pd.DataFrame]) -> None:
         for table, frame in tables.items():
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {max(len(frame), 1)})")
         cursor.execute(f"SELECT setval('registry_study_number_seq', {len(tables['registry_patient']) + 1})")
+        # The follow-up windows' triggers did not fire (replica): the database recomputes them all.
+        cursor.execute("SELECT analysis_followup_windows_rebuild()")
         conn.commit()
         conn.autocommit = True
         cursor.execute("VACUUM ANALYZE")
