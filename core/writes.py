@@ -225,9 +225,14 @@ def assign(instance: models.Model, data: dict, *, allowed: Iterable[str]) -> lis
 
 
 def clinical_data_changed() -> None:
-    """Announces ``clinical_data_committed`` once the current transaction commits (never if it rolls back)."""
+    """Announces ``clinical_data_committed`` once the current transaction commits (never if it rolls
+    back): once however many changes it holds (an import's thousands of rows, a form's few)."""
+    connection.clinical_news_pending = True
     transaction.on_commit(_announce_commit)
 
 
 def _announce_commit() -> None:
-    clinical_data_committed.send(sender=None)
+    # The first of a commit's callbacks sends the news; the others find it sent.
+    if getattr(connection, "clinical_news_pending", False):
+        connection.clinical_news_pending = False
+        clinical_data_committed.send(sender=None)

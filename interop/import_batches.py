@@ -24,9 +24,10 @@ class Batch:
         sheet: Sheet,
         write: Callable[[list], dict[int, ValidationError]],
         done: Callable[[object, object, bool], None] | None = None,
-        size: int = BATCH_SIZE,
+        size: int | None = None,
     ):
-        self.report, self.sheet, self.write, self.done, self.size = report, sheet, write, done, size
+        self.report, self.sheet, self.write, self.done = report, sheet, write, done
+        self.size = size or BATCH_SIZE
         self.rows: list[tuple[int, object, object]] = []
 
     def add(self, line: int, record, key=None) -> None:

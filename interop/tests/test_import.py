@@ -10,6 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from openpyxl import load_workbook
 
+from core.writes import clinical_data_committed
 from demo.loader import demo_cohort_load
 from interop.importer import import_registry
 from interop.tests.registry_support import (  # noqa: F401 (build_registry: the other import tests use it from here)
@@ -91,6 +92,73 @@ def test_the_bulk_build_gives_the_records_of_the_single_row_build(site_a, site_b
     build_registry([site_a, site_b], 40, seed=9, in_bulk=True)
 
     assert registry_records() == single
+
+
+def test_rows_written_in_small_batches_give_the_same_registry_and_one_news_after_the_commit(
+    small_file, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    book = load_workbook(small_file)
+    book["encounters"].append([cell.value for cell in book["encounters"][2]])  # a second row: an update
+    twice = tmp_path / "twice.xlsx"
+    book.save(twice)
+    before = registry_records()
+    Patient.objects.all().delete()
+    monkeypatch.setattr("interop.import_batches.BATCH_SIZE", 2)
+    news = []
+    clinical_data_committed.connect(lambda sender, **kwargs: news.append(sender), weak=False, dispatch_uid="test-news")
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            output, error = run(twice)
+    finally:
+        clinical_data_committed.disconnect(dispatch_uid="test-news")
+
+    assert error is None, output
+    assert registry_records() == before
+    assert f"encounters: {Encounter.objects.count()} were created, 0 were updated, 1 unchanged" in output
+    assert news == [None]
+
+
+def test_a_row_refused_for_an_earlier_row_of_its_batch_is_named_by_its_line(small_file, tmp_path):
+    book = load_workbook(small_file)
+    sheet = book["encounters"]
+    baseline = next(row for row in sheet.iter_rows(min_row=2) if row[5].value == "baseline")
+    again = [cell.value for cell in baseline]
+    again[4] -= datetime.timedelta(days=1)  # another date: a second baseline of the procedure
+    again[6] = 7  # and a bad score: both named
+    sheet.append(again)
+    line = sheet.max_row
+    bad = tmp_path / "bad.xlsx"
+    book.save(bad)
+    Patient.objects.all().delete()
+
+    output, error = run(bad)
+
+    assert error is not None
+    assert f"encounters, line {line}, kind: This procedure already has a baseline encounter." in output
+    assert f"encounters, line {line}, msts_pain: Ensure this value is less than or equal to 5." in output
+    assert output.count(", line ") == 2
+    assert not Patient.objects.exists()
+
+
+def test_a_confirmed_warning_goes_into_the_audit_reason_with_the_import(small_file, tmp_path):
+    book = load_workbook(small_file)
+    sheet = book["encounters"]
+    column = next(cell.column_letter for cell in sheet[1] if cell.value == "opioid_mme_per_day")
+    sheet[f"{column}3"].value = 1500
+    high = tmp_path / "high.xlsx"
+    book.save(high)
+    Patient.objects.all().delete()
+    since = Encounter.pgh_event_models["insert"].objects.order_by("-pgh_id").values_list("pgh_id", flat=True)[0]
+
+    output, error = run(high)
+
+    assert error is None, output
+    encounter = Encounter.objects.get(opioid_mme_per_day=1500)
+    event = Encounter.pgh_event_models["insert"].objects.get(pgh_obj_id=encounter.pk)
+    assert event.pgh_context.metadata["action"] == "encounter_record"
+    assert event.pgh_context.metadata["reason"].startswith("import high.xlsx (Confirmed: Opioid dose: 1,500.0 MME/day")
+    others = Encounter.pgh_event_models["insert"].objects.filter(pgh_id__gt=since).exclude(pgh_obj_id=encounter.pk)
+    assert {e.pgh_context.metadata["reason"] for e in others} == {"import high.xlsx"}
 
 
 def test_importing_the_same_file_again_changes_nothing(small_file):
