@@ -87,20 +87,26 @@ def _snapshots_store(computed: list[_Computed], *, computed_at: datetime.datetim
         # No longer real and demo patients side by side: no document without the demo ones.
         Snapshot.objects.filter(real_only=True, computed_at__lte=computed_at).delete()
     for item in computed:
-        current = Snapshot.objects.select_for_update().filter(site=item.site, real_only=item.real_only).first()
-        if current is not None and current.computed_at > computed_at:
-            continue  # a refresh that read the data later has stored its result already
-        Snapshot.objects.update_or_create(
-            site=item.site,
-            real_only=item.real_only,
-            defaults={
-                "document": item.document,
-                "computed_at": computed_at,
-                "source_counts": item.source_counts,
-                "fingerprint": item.fingerprint,
-                "duration_ms": duration_ms,
-            },
+        # Only the row's id and time: reading (and decoding) the stored documents cost ~0.1 s at 100k patients.
+        current = (
+            Snapshot.objects.select_for_update()
+            .filter(site=item.site, real_only=item.real_only)
+            .values_list("pk", "computed_at")
+            .first()
         )
+        if current is not None and current[1] > computed_at:
+            continue  # a refresh that read the data later has stored its result already
+        fields = {
+            "document": item.document,
+            "computed_at": computed_at,
+            "source_counts": item.source_counts,
+            "fingerprint": item.fingerprint,
+            "duration_ms": duration_ms,
+        }
+        if current is None:
+            Snapshot.objects.update_or_create(site=item.site, real_only=item.real_only, defaults=fields)
+        else:
+            Snapshot.objects.filter(pk=current[0]).update(**fields)
 
 
 def _trajectories_stored_apply(computed: list[_Computed]) -> None:
