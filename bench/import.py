@@ -5,9 +5,10 @@
 
 Exports the database's registry workbook (every record, as an admin downloads it), empties the
 clinical tables (the sites stay), then imports the file through the importer as the command does:
-a dry run, the real run into the empty registry (every row created through the services, audited),
-and the same file again (every row unchanged). Prints each run's wall-clock time, rows per second
-and the process's peak resident memory. ``--keep`` leaves the imported registry in place.
+a dry run, the real run into the empty registry (every new record created through the bulk
+services, ``registry.bulk`` and ``outcomes.bulk``, audited), and the same file again (every row
+unchanged). Prints each run's wall-clock time, rows per second and the process's peak resident
+memory. The imported registry stays in place, so the next run exports it again.
 """
 
 from __future__ import annotations
