@@ -146,8 +146,9 @@ def quiet_trigger_checks() -> None:
 
 def missing_relations(instances: list[models.Model]) -> set[int]:
     """The indexes of ``instances`` (of one model) whose foreign key names a row that does not
-    exist: one query per foreign key for the whole batch, where ``full_clean`` asks once a row.
-    ``validate`` them without ``relations_checked`` to get the field's own message."""
+    exist, or is empty where it is required: one query per foreign key for the whole batch, where
+    ``full_clean`` asks once a row. ``validate`` them without ``relations_checked`` to get the
+    field's own message."""
     if not instances:
         return set()
     missing = set()
@@ -157,7 +158,9 @@ def missing_relations(instances: list[models.Model]) -> set[int]:
         values = {getattr(instance, field.attname) for instance in instances} - {None}
         target = field.remote_field.model._base_manager.filter(**{f"{field.target_field.attname}__in": values})
         found = set(target.values_list(field.target_field.attname, flat=True)) if values else set()
-        missing.update(i for i, inst in enumerate(instances) if getattr(inst, field.attname) not in found | {None})
+        if field.null:
+            found.add(None)
+        missing.update(i for i, inst in enumerate(instances) if getattr(inst, field.attname) not in found)
     return missing
 
 

@@ -135,3 +135,17 @@ def test_a_row_the_database_refuses_is_named_and_the_others_are_written(procedur
     assert sorted(refused) == [1, 2]
     assert "encounter_one_baseline_per_procedure" in refused[1].messages[0]
     assert list(Encounter.objects.values_list("pk", flat=True)) == [records[0].pk]
+
+
+def test_a_record_of_a_procedure_deleted_meanwhile_gets_the_field_s_own_message(procedure):
+    Complication.objects.all().delete()
+    Procedure.objects.filter(pk=procedure.pk).delete()
+    with pytest.raises(ValidationError) as single:
+        services.complication_create(user=None, procedure=procedure, date=day(5), kind="infection")
+
+    refused = bulk.complications_create_bulk(
+        user=None, complications=[Complication(procedure=procedure, date=day(5), kind="infection")], reason=REASON
+    )
+
+    assert refused[0].message_dict == single.value.message_dict
+    assert list(single.value.message_dict) == ["procedure"]
