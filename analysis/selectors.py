@@ -262,15 +262,19 @@ def trajectory_cohort_from_csv(data: bytes) -> Cohort:
 
 def cohort_from_csv(data: bytes) -> Cohort:
     """Parses cohort_csv() into a Cohort: codes as str arrays ('' if missing), numbers as floats (NaN)."""
+    # Codes as categories: a few distinct values each, turned into str arrays by one take (~0.1 s less
+    # at 100,000 patients than strings); a category column hashes as its strings would.
     frame = pd.read_csv(
         io.BytesIO(data),
-        dtype=dict.fromkeys(CODE_COLUMNS + VISIT_COLUMNS, str),
+        dtype={**dict.fromkeys(CODE_COLUMNS, "category"), **dict.fromkeys(VISIT_COLUMNS, str)},
         keep_default_na=False,
         na_values=[""],
     )
     columns = {}
     for name in CODE_COLUMNS:
-        columns[name] = frame[name].fillna("").to_numpy(dtype=str)
+        codes = frame[name].cat
+        labels = np.append(codes.categories.to_numpy(dtype=str), "")  # code -1 (missing) takes the last: ''
+        columns[name] = labels[codes.codes.to_numpy()]
     columns["status"] = decode_statuses(frame["status_code"].to_numpy(dtype=np.int64))
     for key, reasons in decode_not_done(frame["not_done"].to_numpy(dtype=np.int64)).items():
         columns[f"not_done_{key}"] = reasons
