@@ -1,11 +1,16 @@
-"""The importer's base (``interop.importer``): the registry's records read once and held by their
-natural keys, the rows' keys and cells checked, each row applied (a single-row service's refusal
-becomes the row's errors) and the sheet's new records gathered in batches (``interop.import_batches``)."""
+"""The importer's base (``interop.importer``): the rows read a chunk at a time (``chunks``, the batch
+size of rows) and, for each chunk, the registry's records its rows name read with one query per kind
+and held by their natural keys until the next chunk; the rows' keys and cells checked, each row
+applied (a single-row service's refusal becomes the row's errors) and the sheet's new records
+gathered in batches (``interop.import_batches``), written at the end of each chunk."""
 
 from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.db.models.functions import Lower
 
+from interop import import_batches
 from interop.import_batches import Batch
 from interop.import_rows import (
     NO_PATIENT,
@@ -24,64 +29,142 @@ from registry import services
 from registry.models import Patient, Procedure, Screw, Site, normalise_site_code
 from registry.mrn import mrn_key
 
+NOT_ASCII = r"[^\x01-\x7f]"
+
+
+class _Quiet:
+    """A sheet that drops its errors (``Importer._row_key``)."""
+
+    name = ""
+
+    def error(self, line: int, field: str, message: str) -> None:
+        pass
+
+
+QUIET = _Quiet()
+
+
+def chunks(items):
+    """``items`` (a sheet's rows) in lists of the batch size (``import_batches.BATCH_SIZE``): the
+    registry's records are read a chunk at a time, and only the chunk's are held."""
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= import_batches.BATCH_SIZE:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
 
 class Importer:
-    """Applies the rows of one file. The registry's existing records are read once per sheet (one
-    query each, not one per row) and held by their natural keys; a row whose values equal its
-    record's is counted unchanged without calling the service (the service would leave it as it
-    is); every other row goes through its service."""
+    """Applies the rows of one file. The registry's existing records are read a chunk of rows at a
+    time (one query per kind of record and chunk, not one per row; only the records the chunk's
+    rows name) and held by their natural keys for that chunk; a record the file created in an
+    earlier chunk is read back like any other. A row whose values equal its record's is counted
+    unchanged without calling the service (the service would leave it as it is); every other row
+    goes through its service. Memory is bounded by the chunk, not by the file or the registry
+    (except the screws sheet, held as plain tuples: ``RegistryImporter.screw_groups``)."""
 
     def __init__(self, *, file_name: str, dry_run: bool, site_code: str | None = None):
         self.report = ImportReport(file_name=file_name, dry_run=dry_run)
         self.reason = f"import {file_name}"[:500]
         self.site_code = normalise_site_code(site_code) if site_code else None
         self.sites = {site.code: site for site in Site.objects.all()}
-        self.patients: dict[tuple, Patient] | None = None
-        self.procedures: dict[tuple, Procedure] | None = None
+        # The current chunk's records by their keys (``_read_patients``, ``_read_procedures``).
+        self.patients: dict[tuple, Patient] = {}
+        self.procedures: dict[tuple, Procedure] = {}
         self.screws: dict[int, list[tuple]] = {}
         self.batch: Batch | None = None
 
-    # --- The registry's records, read once ---------------------------------------------------
+    # --- The registry's records, read a chunk of rows at a time ---------------------------------
 
-    def _load_patients(self) -> dict[tuple, Patient]:
-        if self.patients is None:
-            patients = Patient.objects.select_related("site")
+    def _row_key(self, read, line, row):
+        """``read(sheet, line, row)`` with its errors dropped (None for a bad key): a chunk's keys are
+        read ahead, and each row reports its own errors when it is applied."""
+        try:
+            return read(QUIET, line, row)
+        except (RowFailed, ValidationError):
+            return None
+
+    def _patient_keys(self, chunk) -> set[tuple]:
+        keys = set()
+        for line, row in chunk:
+            key = self._row_key(self._patient_key, line, row)
+            if key:
+                keys.add((key[0].pk, mrn_key(key[1])))
+        return keys
+
+    def _procedure_keys(self, chunk, date_column: str, treatment_column: str) -> set[tuple]:
+        """The chunk's procedure keys (patient id, date, treatment) of patients read by ``_read_patients``."""
+        keys = set()
+        for line, row in chunk:
+            site_mrn = self._row_key(self._patient_key, line, row)
+            date_treatment = self._row_key(
+                lambda sheet, line, row: self._date_treatment(sheet, line, row, date_column, treatment_column),
+                line,
+                row,
+            )
+            patient = site_mrn and self.patients.get((site_mrn[0].pk, mrn_key(site_mrn[1])))
+            if patient and date_treatment:
+                keys.add((patient.pk, *date_treatment))
+        return keys
+
+    def _read_patients(self, keys: set[tuple]) -> dict[tuple, Patient]:
+        """The registry's patients with these keys (site id, ``mrn_key``), one query, as the chunk's
+        map. The database finds an MRN by its lower case, which equals its ``mrn_key`` when it is
+        ASCII; the few stored MRNs that are not are read as well and compared here."""
+        self.patients = {}
+        if keys:
+            patients = (
+                Patient.objects.select_related("site")
+                .alias(mrn_lower=Lower("mrn"))
+                .filter(site_id__in={site for site, _ in keys})
+                .filter(Q(mrn_lower__in={mrn for _, mrn in keys}) | Q(mrn__regex=NOT_ASCII))
+            )
             if self.site_code:
                 patients = patients.filter(site__code=self.site_code)
-            self.patients = {}
-            for patient in patients.order_by("id").iterator(chunk_size=5000):
-                self.patients.setdefault((patient.site_id, mrn_key(patient.mrn)), patient)
+            for patient in patients.order_by("id"):
+                key = (patient.site_id, mrn_key(patient.mrn))
+                if key in keys:
+                    self.patients.setdefault(key, patient)
         return self.patients
 
-    def _load_procedures(self) -> dict[tuple, Procedure]:
-        if self.procedures is None:
-            patients = {patient.pk: patient for patient in self._load_patients().values()}
-            self.procedures = {}
-            procedures, screws = Procedure.objects.all(), Screw.objects.all()
-            if self.site_code:
-                procedures = procedures.filter(patient__site__code=self.site_code)
-                screws = screws.filter(procedure__patient__site__code=self.site_code)
-            for procedure in procedures.order_by("id").iterator(chunk_size=5000):
-                if procedure.patient_id not in patients:
-                    continue
-                procedure.patient = patients[procedure.patient_id]
-                self.procedures.setdefault((procedure.patient_id, procedure.date, procedure.treatment), procedure)
-            for row in screws.order_by("id").values_list("procedure_id", *services.SCREW_FIELDS).iterator():
+    def _read_procedures(self, keys: set[tuple], *, screws: bool = False) -> dict[tuple, Procedure]:
+        """The procedures with these keys (patient id, date, treatment) of the chunk's patients, one
+        query (and one for their screws), as the chunk's map."""
+        patients = {patient.pk: patient for patient in self.patients.values()}
+        self.procedures, self.screws = {}, {}
+        if keys:
+            procedures = Procedure.objects.filter(
+                patient_id__in={key[0] for key in keys}, date__in={key[1] for key in keys}
+            )
+            for procedure in procedures.order_by("id"):
+                key = (procedure.patient_id, procedure.date, procedure.treatment)
+                if key in keys and key not in self.procedures:
+                    procedure.patient = patients[procedure.patient_id]
+                    self.procedures[key] = procedure
+        if screws and self.procedures:
+            rows = Screw.objects.filter(procedure_id__in=[procedure.pk for procedure in self.procedures.values()])
+            for row in rows.order_by("id").values_list("procedure_id", *services.SCREW_FIELDS):
                 self.screws.setdefault(row[0], []).append(tuple(row[1:]))
         return self.procedures
 
-    def _existing(self, model, key_fields: tuple[str, ...]) -> dict[tuple, object]:
-        """The records of ``model`` of the known procedures, by (procedure id, *key_fields)."""
-        procedures = {procedure.pk: procedure for procedure in self._load_procedures().values()}
-        records = model.objects.all()
-        if self.site_code:
-            records = records.filter(procedure__patient__site__code=self.site_code)
+    def _read_records(self, model, key_fields: tuple[str, ...], keys: set[tuple]) -> dict[tuple, object]:
+        """The records of ``model`` with these keys (procedure id, *key_fields) of the chunk's
+        procedures, one query."""
+        procedures = {procedure.pk: procedure for procedure in self.procedures.values()}
         found = {}
-        for record in records.order_by("id").iterator(chunk_size=5000):
-            if record.procedure_id not in procedures:
-                continue
-            record.procedure = procedures[record.procedure_id]
-            found.setdefault((record.procedure_id, *(getattr(record, f) for f in key_fields)), record)
+        keys = {key for key in keys if key[1] not in (None, "")}
+        if keys:
+            records = model.objects.filter(
+                procedure_id__in={key[0] for key in keys}, **{f"{key_fields[0]}__in": {key[1] for key in keys}}
+            )
+            for record in records.order_by("id"):
+                key = (record.procedure_id, *(getattr(record, f) for f in key_fields))
+                if key in keys and key not in found:
+                    record.procedure = procedures[record.procedure_id]
+                    found[key] = record
         return found
 
     # --- Keys ---------------------------------------------------------------------------
@@ -108,7 +191,7 @@ class Importer:
 
     def _patient(self, sheet, line, row) -> Patient:
         site, mrn = self._patient_key(sheet, line, row)
-        patient = self._load_patients().get((site.pk, mrn_key(mrn)))
+        patient = self.patients.get((site.pk, mrn_key(mrn)))
         if patient is None:
             self._fail(sheet, line, "mrn", NO_PATIENT)
         return patient
@@ -144,7 +227,7 @@ class Importer:
     def _procedure(self, sheet, line, row) -> Procedure:
         patient = self._patient(sheet, line, row)
         date, treatment = self._date_treatment(sheet, line, row, "procedure_date", "procedure_treatment")
-        procedure = self._load_procedures().get((patient.pk, date, treatment))
+        procedure = self.procedures.get((patient.pk, date, treatment))
         if procedure is None:
             self._fail(sheet, line, "procedure_date", NO_PROCEDURE)
         return procedure

@@ -1,13 +1,16 @@
 """Reading the registry workbook (``interop.workbook``) back into the registry, all or nothing.
 
-The file is read with openpyxl in read-only mode (its rows are streamed). The records a file creates
-are gathered a sheet's batch at a time (``interop.import_batches``) and written through the bulk
-services (``registry.bulk``, ``outcomes.bulk``): the same rules as the single-row services, a few
-queries a batch, one audit event a record with the reason ``import <file name>``, the news of changed
-data once after the import commits. A changed record goes through its single-row update service
-(the batch is written first, so the service sees every earlier row). Nothing is written unless
-every row is good: the rows are applied inside one transaction, each bad row is reported (a refused
-record of a batch under its own line), and the transaction is rolled back when one is bad or when
+The file is read with openpyxl in read-only mode (its rows are streamed). Each sheet is read a
+chunk of rows at a time (``interop.import_base.chunks``): the registry's records the chunk's rows
+name are read with a few queries and held for that chunk only, so memory does not grow with the
+file or the registry. The records a file creates are gathered a chunk at a time
+(``interop.import_batches``) and written through the bulk services (``registry.bulk``,
+``outcomes.bulk``): the same rules as the single-row services, a few queries a batch, one audit
+event a record with the reason ``import <file name>``, the news of changed data once after the
+import commits. A changed record goes through its single-row update service (the batch is written
+first, so the service sees every earlier row). Nothing is written unless every row is good: the
+rows are applied inside one transaction, each bad row is reported (a refused record of a batch
+under its own line), and the transaction is rolled back when one is bad or when
 the run is a dry run.
 
 Records are matched as the contract says (docs/contract.md, Interoperability): a patient by site +
@@ -28,7 +31,7 @@ from django.db import transaction
 from openpyxl import load_workbook
 
 from core.writes import audit_context
-from interop.import_base import Importer
+from interop.import_base import Importer, chunks
 from interop.import_batches import PENDING, Batch
 from interop.import_rows import (
     NO_PROCEDURE,
@@ -49,56 +52,68 @@ from registry.models import Patient, Procedure, Screw
 from registry.mrn import mrn_key
 
 CREATED = object()  # the key of an event this import created
+MISSING = object()  # a screw cell of a column the file does not have
 
 
 def _same(instance, data: dict) -> bool:
     return all(getattr(instance, name) == value for name, value in data.items())
 
 
+def _screw(screw: dict) -> tuple:
+    """A screw row's cells as a plain tuple (the screws sheet is held whole until the procedures are read)."""
+    return tuple(screw.get(name, MISSING) for name in services.SCREW_FIELDS)
+
+
+def _screw_data(screw: tuple) -> dict:
+    return {name: value for name, value in zip(services.SCREW_FIELDS, screw, strict=True) if value is not MISSING}
+
+
 class RegistryImporter(Importer):
-    """The registry workbook, sheet by sheet."""
+    """The registry workbook, sheet by sheet, a chunk of rows at a time (``import_base.chunks``)."""
 
     def patients_sheet(self, sheet: Sheet, progress) -> None:
         fields = [name for name in services.PATIENT_EDITABLE if name not in ("site", "mrn")]
-        patients = self._load_patients()
 
         def done(key, patient, saved):
-            if not saved and patients.get(key) is patient:
-                del patients[key]
+            if not saved and self.patients.get(key) is patient:
+                del self.patients[key]
 
         batch = self._batch(
             sheet, lambda records: bulk.patients_create_bulk(user=None, patients=records, reason=self.reason), done
         )
-        for line, row in sheet.rows(progress):
+        for chunk in chunks(sheet.rows(progress)):
+            patients = self._read_patients(self._patient_keys(chunk))
+            for line, row in chunk:
 
-            def write(line=line, row=row):
-                site, mrn = self._patient_key(sheet, line, row)
-                data = self._cells(sheet, line, row, Patient, fields)
-                key = (site.pk, mrn_key(mrn))
-                patient = patients.get(key)
-                if patient is not None and patient.pk is None:  # an earlier row's, not yet written
-                    batch.flush()
+                def write(line=line, row=row, patients=patients):
+                    site, mrn = self._patient_key(sheet, line, row)
+                    data = self._cells(sheet, line, row, Patient, fields)
+                    key = (site.pk, mrn_key(mrn))
                     patient = patients.get(key)
-                if patient is None:
-                    required = dict.fromkeys(("birth_date", "sex", "primary_cancer"))
-                    patients[key] = services.patient_build(site=site, mrn=mrn, **{**required, **data})
-                    batch.add(line, patients[key], key)
-                    return None
-                elif _same(patient, data):
-                    return "unchanged"
-                else:
-                    outcome, patient = self._update(
-                        services.patient_update, patient, patient=patient, data=data, confirm=True
-                    )
-                patients[key] = patient
-                return outcome
+                    if patient is not None and patient.pk is None:  # an earlier row's, not yet written
+                        batch.flush()
+                        patient = patients.get(key)
+                    if patient is None:
+                        required = dict.fromkeys(("birth_date", "sex", "primary_cancer"))
+                        patients[key] = services.patient_build(site=site, mrn=mrn, **{**required, **data})
+                        batch.add(line, patients[key], key)
+                        return None
+                    elif _same(patient, data):
+                        return "unchanged"
+                    else:
+                        outcome, patient = self._update(
+                            services.patient_update, patient, patient=patient, data=data, confirm=True
+                        )
+                    patients[key] = patient
+                    return outcome
 
-            self._apply(sheet, line, write)
-        batch.flush()
+                self._apply(sheet, line, write)
+            batch.flush()
 
     def screw_groups(self, sheet: Sheet, progress) -> dict:
-        """The screws sheet read first: each procedure key's screws (dicts of SCREW_FIELDS) and lines."""
-        groups: dict[tuple, dict] = {}
+        """The screws sheet read first: each procedure key's first line and screws (tuples of
+        SCREW_FIELDS). It is held whole: a procedure's screws may be anywhere in their sheet."""
+        groups: dict[tuple, tuple] = {}
         for line, row in sheet.rows(progress):
             try:
                 site, mrn = self._patient_key(sheet, line, row)
@@ -107,9 +122,8 @@ class RegistryImporter(Importer):
             except RowFailed:
                 continue
             key = (site.pk, mrn_key(mrn), date, treatment)
-            group = groups.setdefault(key, {"lines": [], "screws": []})
-            group["lines"].append(line)
-            group["screws"].append(screw)
+            first, screws = groups.get(key, (line, ()))
+            groups[key] = (first, (*screws, _screw(screw)))
         return groups
 
     def _screws_of(self, procedure: Procedure) -> list[tuple]:
@@ -117,7 +131,7 @@ class RegistryImporter(Importer):
 
     def _write_procedure(self, procedure, data, group) -> str:
         """Updates a procedure (and its screws, when the file lists them); returns the outcome."""
-        rows = [tuple(screw.get(f) for f in services.SCREW_FIELDS) for screw in group["screws"]] if group else None
+        rows = [tuple(None if v is MISSING else v for v in screw) for screw in group[1]] if group else None
         before = self._screws_of(procedure)
         if _same(procedure, data) and (rows is None or rows == before):
             if group:
@@ -128,7 +142,7 @@ class RegistryImporter(Importer):
             procedure,
             procedure=procedure,
             data=data,
-            screws=group["screws"] if group else None,
+            screws=[_screw_data(screw) for screw in group[1]] if group else None,
             confirm=True,
         )
         if group:
@@ -140,149 +154,173 @@ class RegistryImporter(Importer):
 
     def procedures_sheet(self, sheet: Sheet, screws: dict, progress) -> None:
         fields = [name for name in services.PROCEDURE_EDITABLE if name not in ("date", "treatment")]
-        procedures = self._load_procedures()
 
         def done(key, item, saved):
             map_key, with_screws = key
             if saved and with_screws:
                 self.report.count("screws", "created")
-            if not saved and procedures.get(map_key) is item[0]:
-                del procedures[map_key]
+            if not saved and self.procedures.get(map_key) is item[0]:
+                del self.procedures[map_key]
 
         def write_batch(items):
             return bulk.procedures_create_bulk(user=None, procedures=items, reason=self.reason, confirm=True)
 
         batch = self._batch(sheet, write_batch, done)
-        for line, row in sheet.rows(progress):
+        for chunk in chunks(sheet.rows(progress)):
+            self._read_patients(self._patient_keys(chunk))
+            self._read_procedures(self._procedure_keys(chunk, "date", "treatment"), screws=True)
+            for line, row in chunk:
 
-            def write(line=line, row=row):
-                patient = self._patient(sheet, line, row)
-                date, treatment = self._date_treatment(sheet, line, row, "date", "treatment")
-                data = self._cells(sheet, line, row, Procedure, fields)
-                group = screws.pop((patient.site_id, mrn_key(patient.mrn), date, treatment), None)
-                key = (patient.pk, date, treatment)
-                procedure = procedures.get(key)
-                if procedure is not None and procedure.pk is None:  # an earlier row's, not yet written
-                    batch.flush()
-                    procedure = procedures.get(key)
-                if procedure is not None:
-                    return self._write_procedure(procedure, data, group)
-                required = {"fracture_status": None, "service": None}
-                procedure = services.procedure_build(
-                    patient=patient, date=date, treatment=treatment, **{**required, **data}
-                )
-                procedures[key] = procedure
-                batch.add(line, (procedure, group["screws"] if group else []), (key, bool(group)))
-                return None
+                def write(line=line, row=row):
+                    patient = self._patient(sheet, line, row)
+                    date, treatment = self._date_treatment(sheet, line, row, "date", "treatment")
+                    data = self._cells(sheet, line, row, Procedure, fields)
+                    group = screws.pop((patient.site_id, mrn_key(patient.mrn), date, treatment), None)
+                    key = (patient.pk, date, treatment)
+                    procedure = self.procedures.get(key)
+                    if procedure is not None and procedure.pk is None:  # an earlier row's, not yet written
+                        batch.flush()
+                        procedure = self.procedures.get(key)
+                    if procedure is not None:
+                        return self._write_procedure(procedure, data, group)
+                    required = {"fracture_status": None, "service": None}
+                    procedure = services.procedure_build(
+                        patient=patient, date=date, treatment=treatment, **{**required, **data}
+                    )
+                    self.procedures[key] = procedure
+                    screw_data = [_screw_data(screw) for screw in group[1]] if group else []
+                    batch.add(line, (procedure, screw_data), (key, bool(group)))
+                    return None
 
-            self._apply(sheet, line, write)
-        batch.flush()
+                self._apply(sheet, line, write)
+            batch.flush()
 
     def remaining_screws(self, sheet: Sheet, screws: dict) -> None:
         """Screws of procedures the procedures sheet does not list: the registry's procedure, if any."""
-        patients = self._load_patients()
-        for (site_id, key, date, treatment), group in screws.items():
-            line = group["lines"][0]
-            patient = patients.get((site_id, key))
-            procedure = patient and self._load_procedures().get((patient.pk, date, treatment))
-            if procedure is None:
-                sheet.error(line, "procedure_date", NO_PROCEDURE)
-                continue
-            try:
-                with audit_context(user=None, action="import_registry", reason=self.reason):
-                    self._write_procedure(procedure, {}, group)  # counts the screws, not the procedure
-            except ValidationError as exc:
-                for field, message in errors_of(exc):
-                    sheet.error(line, field, message)
+        for chunk in chunks(screws.items()):
+            self._read_patients({(site_id, key) for (site_id, key, _, _), _ in chunk})
+            keys = set()
+            for (site_id, key, date, treatment), _ in chunk:
+                patient = self.patients.get((site_id, key))
+                if patient:
+                    keys.add((patient.pk, date, treatment))
+            self._read_procedures(keys, screws=True)
+            for (site_id, key, date, treatment), group in chunk:
+                line = group[0]
+                patient = self.patients.get((site_id, key))
+                procedure = patient and self.procedures.get((patient.pk, date, treatment))
+                if procedure is None:
+                    sheet.error(line, "procedure_date", NO_PROCEDURE)
+                    continue
+                try:
+                    with audit_context(user=None, action="import_registry", reason=self.reason):
+                        self._write_procedure(procedure, {}, group)  # counts the screws, not the procedure
+                except ValidationError as exc:
+                    for field, message in errors_of(exc):
+                        sheet.error(line, field, message)
 
-    def _event_batch(self, sheet: Sheet, existing: dict, write) -> Batch:
+    def _event_batch(self, sheet: Sheet, write) -> Batch:
         def done(match, record, saved):
             if saved:
-                existing[match] = CREATED  # the key only: the file's records are not held
-            elif existing.get(match) is PENDING:
-                del existing[match]
+                self.existing[match] = CREATED  # the key only: the file's records are not held
+            elif self.existing.get(match) is PENDING:
+                del self.existing[match]
 
         return self._batch(sheet, write, done)
+
+    def _read_chunk(self, chunk, model, key_fields: tuple[str, ...]) -> dict:
+        """The chunk's patients, procedures and records of ``model`` by (procedure id, *key_fields)."""
+        self._read_patients(self._patient_keys(chunk))
+        self._read_procedures(self._procedure_keys(chunk, "procedure_date", "procedure_treatment"))
+        keys = set()
+        for line, row in chunk:
+            procedure = self._row_key(self._procedure, line, row)
+            values = self._row_key(lambda sheet, line, row: self._cells(sheet, line, row, model, key_fields), line, row)
+            if procedure and values is not None:
+                keys.add((procedure.pk, *(values.get(name) for name in key_fields)))
+        self.existing = self._read_records(model, key_fields, keys)
+        return self.existing
 
     def events_sheet(self, sheet: Sheet, model, fields, build, create_bulk, update, instance_name, progress) -> None:
         """Encounters, secondary procedures and complications: matched by procedure + date + kind."""
         # A file states what happened: like the API, it accepts what the pages ask to confirm.
         confirmed = {"confirm": True} if model is Encounter else {}
-        existing = self._existing(model, ("date", "kind"))
         batch = self._event_batch(
-            sheet, existing, lambda records: create_bulk(user=None, records=records, reason=self.reason, **confirmed)
+            sheet, lambda records: create_bulk(user=None, records=records, reason=self.reason, **confirmed)
         )
-        for line, row in sheet.rows(progress):
+        for chunk in chunks(sheet.rows(progress)):
+            existing = self._read_chunk(chunk, model, ("date", "kind"))
+            for line, row in chunk:
 
-            def write(line=line, row=row):
-                procedure = self._procedure(sheet, line, row)
-                key = self._cells(sheet, line, row, model, ("date", "kind"))
-                for name in ("date", "kind"):
-                    if key.get(name) in (None, ""):
-                        self._fail(sheet, line, name, REQUIRED)
-                data = self._cells(sheet, line, row, model, fields)
-                match = (procedure.pk, key["date"], key["kind"])
-                record = existing.get(match)
-                if record is PENDING:  # a second row with the key of a record not yet written
-                    batch.flush()
+                def write(line=line, row=row, existing=existing):
+                    procedure = self._procedure(sheet, line, row)
+                    key = self._cells(sheet, line, row, model, ("date", "kind"))
+                    for name in ("date", "kind"):
+                        if key.get(name) in (None, ""):
+                            self._fail(sheet, line, name, REQUIRED)
+                    data = self._cells(sheet, line, row, model, fields)
+                    match = (procedure.pk, key["date"], key["kind"])
                     record = existing.get(match)
-                if record is CREATED:  # a second row with the key of a record this file created
-                    record = model.objects.filter(procedure=procedure, **key).order_by("id").first()
-                if record is None:
-                    existing[match] = PENDING
-                    batch.add(line, build(procedure=procedure, **key, **data), match)
-                    return None
-                if _same(record, data):
-                    return "unchanged"
-                outcome, existing[match] = self._update(
-                    update, record, data=data, **{instance_name: record}, **confirmed
-                )
-                return outcome
+                    if record is PENDING:  # a second row with the key of a record not yet written
+                        batch.flush()
+                        record = existing.get(match)
+                    if record is CREATED:  # a second row with the key of a record this file created
+                        record = model.objects.filter(procedure=procedure, **key).order_by("id").first()
+                    if record is None:
+                        existing[match] = PENDING
+                        batch.add(line, build(procedure=procedure, **key, **data), match)
+                        return None
+                    if _same(record, data):
+                        return "unchanged"
+                    outcome, existing[match] = self._update(
+                        update, record, data=data, **{instance_name: record}, **confirmed
+                    )
+                    return outcome
 
-            self._apply(sheet, line, write)
-        batch.flush()
+                self._apply(sheet, line, write)
+            batch.flush()
 
     def visits_not_done_sheet(self, sheet: Sheet, progress) -> None:
         """Visits not done: matched by procedure + visit, after the encounters (a visit done in its
         window is refused by the service, as on the pages)."""
-        existing = self._existing(VisitNotDone, ("visit",))
         batch = self._event_batch(
             sheet,
-            existing,
             lambda records: outcome_bulk.visits_not_done_create_bulk(
                 user=None, visits_not_done=records, reason=self.reason
             ),
         )
-        for line, row in sheet.rows(progress):
+        for chunk in chunks(sheet.rows(progress)):
+            existing = self._read_chunk(chunk, VisitNotDone, ("visit",))
+            for line, row in chunk:
 
-            def write(line=line, row=row):
-                procedure = self._procedure(sheet, line, row)
-                visit = self._cells(sheet, line, row, VisitNotDone, ("visit",)).get("visit")
-                if not visit:
-                    self._fail(sheet, line, "visit", REQUIRED)
-                data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
-                record = existing.get((procedure.pk, visit))
-                if record is PENDING:
-                    batch.flush()
+                def write(line=line, row=row, existing=existing):
+                    procedure = self._procedure(sheet, line, row)
+                    visit = self._cells(sheet, line, row, VisitNotDone, ("visit",)).get("visit")
+                    if not visit:
+                        self._fail(sheet, line, "visit", REQUIRED)
+                    data = self._cells(sheet, line, row, VisitNotDone, ("reason", "note"))
                     record = existing.get((procedure.pk, visit))
-                if record is CREATED:
-                    record = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
-                if record is None:
-                    built = outcome_services.visit_not_done_build(
-                        procedure=procedure, visit=visit, reason=data.get("reason", ""), note=data.get("note", "")
+                    if record is PENDING:
+                        batch.flush()
+                        record = existing.get((procedure.pk, visit))
+                    if record is CREATED:
+                        record = VisitNotDone.objects.filter(procedure=procedure, visit=visit).first()
+                    if record is None:
+                        built = outcome_services.visit_not_done_build(
+                            procedure=procedure, visit=visit, reason=data.get("reason", ""), note=data.get("note", "")
+                        )
+                        existing[(procedure.pk, visit)] = PENDING
+                        batch.add(line, built, (procedure.pk, visit))
+                        return None
+                    if _same(record, data):
+                        return "unchanged"
+                    outcome, existing[(procedure.pk, visit)] = self._update(
+                        outcome_services.visit_not_done_update, record, visit_not_done=record, data=data
                     )
-                    existing[(procedure.pk, visit)] = PENDING
-                    batch.add(line, built, (procedure.pk, visit))
-                    return None
-                if _same(record, data):
-                    return "unchanged"
-                outcome, existing[(procedure.pk, visit)] = self._update(
-                    outcome_services.visit_not_done_update, record, visit_not_done=record, data=data
-                )
-                return outcome
+                    return outcome
 
-            self._apply(sheet, line, write)
-        batch.flush()
+                self._apply(sheet, line, write)
+            batch.flush()
 
 
 def _screw_rows(procedure: Procedure) -> list[tuple]:
