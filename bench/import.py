@@ -9,6 +9,11 @@ a dry run, the real run into the empty registry (every new record created throug
 services, ``registry.bulk`` and ``outcomes.bulk``, audited), and the same file again (every row
 unchanged). Prints each run's wall-clock time, rows per second and the process's peak resident
 memory. The imported registry stays in place, so the next run exports it again.
+
+The peak is the whole process's (export and earlier runs included): to measure one run alone, run
+it in its own process on a saved file, e.g. ``--file registry.xlsx --runs import`` (empties the
+registry first) or ``--file registry.xlsx --runs again`` (the registry as it is). ``--save PATH``
+keeps the exported workbook.
 """
 
 from __future__ import annotations
@@ -33,7 +38,18 @@ def peak_mb() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--file", help="Import this workbook instead of exporting the database's.")
+    parser.add_argument("--save", help="Keep the exported workbook at this path.")
+    parser.add_argument(
+        "--runs",
+        default="dry,import,again",
+        help="Comma-separated runs among dry, import, again (default: all three). The registry is "
+        "emptied first unless the runs are only 'again'.",
+    )
     args = parser.parse_args()
+    runs = [run.strip() for run in args.runs.split(",") if run.strip()]
+    if not runs or set(runs) - {"dry", "import", "again"}:
+        print("--runs takes dry, import and again.", file=sys.stderr)
+        return 2
     if "bench" not in urlparse(os.environ.get("DATABASE_URL", "")).path:
         print("DATABASE_URL must name a benchmark database (its name must contain 'bench').", file=sys.stderr)
         return 2
@@ -54,7 +70,7 @@ def main() -> int:
         username="bench-import-admin", password="bench import only, never a real one", role=Role.ADMIN, sites=[]
     )
     with tempfile.TemporaryDirectory() as directory:
-        path = Path(args.file) if args.file else Path(directory) / "registry.xlsx"
+        path = Path(args.file) if args.file else Path(args.save or Path(directory) / "registry.xlsx")
         if not args.file:
             with connection.cursor() as cursor:  # the generator may date a late visit after today
                 cursor.execute("SET session_replication_role = replica")
@@ -63,11 +79,13 @@ def main() -> int:
             started = time.perf_counter()
             workbook_write(path, user=admin)
             print(f"exported {Patient.objects.count()} patients in {time.perf_counter() - started:.1f} s")
-        with connection.cursor() as cursor:
-            cursor.execute("SET session_replication_role = replica")
-            cursor.execute("TRUNCATE registry_patient RESTART IDENTITY CASCADE")
-            cursor.execute("SET session_replication_role = DEFAULT")
-        for label, dry_run in (("dry run", True), ("import", False), ("again", False)):
+        if runs != ["again"] * len(runs):
+            with connection.cursor() as cursor:
+                cursor.execute("SET session_replication_role = replica")
+                cursor.execute("TRUNCATE registry_patient RESTART IDENTITY CASCADE")
+                cursor.execute("SET session_replication_role = DEFAULT")
+        labels = {"dry": ("dry run", True), "import": ("import", False), "again": ("again", False)}
+        for label, dry_run in (labels[run] for run in runs):
             started = time.perf_counter()
             report = import_registry(path, dry_run=dry_run)
             elapsed = time.perf_counter() - started
