@@ -95,9 +95,11 @@ class Importer:
                 keys.add((key[0].pk, mrn_key(key[1])))
         return keys
 
-    def _procedure_keys(self, chunk, date_column: str, treatment_column: str) -> set[tuple]:
-        """The chunk's procedure keys (patient id, date, treatment) of patients read by ``_read_patients``."""
-        keys = set()
+    def _read_chunk_procedures(self, chunk, date_column: str, treatment_column: str, *, screws=False, cells=None):
+        """Reads the chunk's patients and procedures (each row's keys parsed once); returns, row by
+        row, its procedure's key (patient id, date, treatment) and ``cells(sheet, line, row)``, or
+        None for a key or cells that are bad."""
+        parsed = []
         for line, row in chunk:
             site_mrn = self._row_key(self._patient_key, line, row)
             date_treatment = self._row_key(
@@ -105,10 +107,15 @@ class Importer:
                 line,
                 row,
             )
-            patient = site_mrn and self.patients.get((site_mrn[0].pk, mrn_key(site_mrn[1])))
-            if patient and date_treatment:
-                keys.add((patient.pk, *date_treatment))
-        return keys
+            values = self._row_key(cells, line, row) if cells else None
+            parsed.append(((site_mrn[0].pk, mrn_key(site_mrn[1])) if site_mrn else None, date_treatment, values))
+        self._read_patients({patient_key for patient_key, _, _ in parsed if patient_key})
+        found = []
+        for patient_key, date_treatment, values in parsed:
+            patient = self.patients.get(patient_key) if patient_key and date_treatment else None
+            found.append(((patient.pk, *date_treatment) if patient else None, values))
+        self._read_procedures({key for key, _ in found if key}, screws=screws)
+        return found
 
     def _read_patients(self, keys: set[tuple]) -> dict[tuple, Patient]:
         """The registry's patients with these keys (site id, ``mrn_key``), one query, as the chunk's

@@ -167,8 +167,7 @@ class RegistryImporter(Importer):
 
         batch = self._batch(sheet, write_batch, done)
         for chunk in chunks(sheet.rows(progress)):
-            self._read_patients(self._patient_keys(chunk))
-            self._read_procedures(self._procedure_keys(chunk, "date", "treatment"), screws=True)
+            self._read_chunk_procedures(chunk, "date", "treatment", screws=True)
             for line, row in chunk:
 
                 def write(line=line, row=row):
@@ -230,12 +229,15 @@ class RegistryImporter(Importer):
 
     def _read_chunk(self, chunk, model, key_fields: tuple[str, ...]) -> dict:
         """The chunk's patients, procedures and records of ``model`` by (procedure id, *key_fields)."""
-        self._read_patients(self._patient_keys(chunk))
-        self._read_procedures(self._procedure_keys(chunk, "procedure_date", "procedure_treatment"))
+        found = self._read_chunk_procedures(
+            chunk,
+            "procedure_date",
+            "procedure_treatment",
+            cells=lambda sheet, line, row: self._cells(sheet, line, row, model, key_fields),
+        )
         keys = set()
-        for line, row in chunk:
-            procedure = self._row_key(self._procedure, line, row)
-            values = self._row_key(lambda sheet, line, row: self._cells(sheet, line, row, model, key_fields), line, row)
+        for key, values in found:
+            procedure = self.procedures.get(key) if key else None
             if procedure and values is not None:
                 keys.add((procedure.pk, *(values.get(name) for name in key_fields)))
         self.existing = self._read_records(model, key_fields, keys)
