@@ -30,7 +30,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from openpyxl import load_workbook
 
-from core.writes import audit_context
+from core.writes import analyze_after_bulk_load, audit_context
 from interop.import_base import Importer, chunks
 from interop.import_batches import PENDING, Batch
 from interop.import_rows import (
@@ -329,6 +329,12 @@ def _screw_rows(procedure: Procedure) -> list[tuple]:
     return list(procedure.screws.order_by("id").values_list(*services.SCREW_FIELDS))
 
 
+# An import that creates at least this many records refreshes the planner's statistics of the
+# tables it wrote before it commits.
+ANALYZE_AFTER_CREATED = 1000
+ANALYZED_MODELS = (Patient, Procedure, Screw, Encounter, SecondaryProcedure, Complication, VisitNotDone)
+
+
 def run_sheets(importer: "RegistryImporter", sheets: dict, progress) -> ImportReport:
     """Applies ``sheets`` (the workbook's sheet names to objects with ``rows(progress)`` and
     ``error``) in one transaction, rolled back on a dry run or when a row is bad."""
@@ -366,6 +372,9 @@ def run_sheets(importer: "RegistryImporter", sheets: dict, progress) -> ImportRe
         )
         if report.dry_run or report.errors:
             transaction.set_rollback(True)  # nothing is written; the services' on-commit news is dropped
+        elif sum(counts["created"] for counts in report.counts.values()) >= ANALYZE_AFTER_CREATED:
+            # A large load leaves the planner's statistics behind the tables (core.writes).
+            analyze_after_bulk_load(ANALYZED_MODELS)
     return report
 
 
