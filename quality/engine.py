@@ -90,6 +90,9 @@ opened AS (
             AND q.field IS NOT DISTINCT FROM p.field AND q.status = %(closed)s
             AND q.resolution = ANY(%(blocking)s) AND q.closed_at >= p.changed_at
       )
+    -- New queries numbered in a stable order (patient, rule, record, visits in the schedule's order),
+    -- not in whatever order the hash join happens to produce them.
+    ORDER BY p.patient_id, p.rule, p.kind, p.record, array_position(%(visit_keys)s::text[], p.field::text), p.field
     ON CONFLICT DO NOTHING
     RETURNING 1
 ),
