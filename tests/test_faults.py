@@ -224,16 +224,19 @@ KILLABLE_REFRESH = """
 import sys, time
 import django
 django.setup()
+from django.db.models.query import QuerySet
 from analysis import services
 from analysis.models import Snapshot
 
-original = Snapshot.objects.update_or_create
-def slow_update_or_create(*args, **kwargs):
-    result = original(*args, **kwargs)
-    print("STORING", flush=True)
-    time.sleep(120)  # killed here, halfway through storing the snapshots
+original = QuerySet.update
+def slow_update(self, **kwargs):
+    # The refresh updates the stored snapshots in place: the first one written, it is killed.
+    result = original(self, **kwargs)
+    if self.model is Snapshot and "document" in kwargs:
+        print("STORING", flush=True)
+        time.sleep(120)  # killed here, halfway through storing the snapshots
     return result
-Snapshot.objects.update_or_create = slow_update_or_create
+QuerySet.update = slow_update
 services.stats_refresh()
 """
 
