@@ -9,7 +9,7 @@ One row per patient, each array in the same order:
 - ``status_days``: days from the index procedure to the status date (NaN for an active patient);
 - ``followup_windows``: a bit mask, bit ``i`` set when a follow-up of the index procedure falls in
   the window of ``SCHEDULE[i]`` (read from analysis.models.FollowupWindows, which the database
-  keeps; ``window_mask_sql`` gives the same bit in SQL);
+  keeps with the bounds of SCHEDULE: analysis/migrations/0004_followup_windows.py);
 - ``not_done``: visit key -> the reason code of the index procedure's visit not done ('' for none).
 
 Every visit has one outcome per index procedure (:func:`visit_outcomes`): not yet open, left before
@@ -42,14 +42,6 @@ NOT_DONE_REASONS = ("declined", "too_ill", "deceased", "lost_to_follow_up", "wit
 NOT_OPEN, DONE, NOT_DONE, MISSED, PENDING, DIED, WITHDRAWN, LOST = range(8)
 OUTCOME_NAMES = ("not_yet_open", "done", "not_done", "missed", "pending", "died", "withdrawn", "lost")
 NO_INDEX = -1
-
-
-def window_mask_sql(days: str) -> str:
-    """SQL of the bit of the window a follow-up ``days`` after its procedure falls in (0: none)."""
-    cases = " ".join(
-        f"WHEN {days} BETWEEN {visit.first_day} AND {visit.last_day} THEN {1 << i}" for i, visit in enumerate(SCHEDULE)
-    )
-    return f"CASE {cases} ELSE 0 END"
 
 
 def _case_sql(column: str, codes) -> str:

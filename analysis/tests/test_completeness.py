@@ -118,13 +118,6 @@ def test_the_codes_are_those_of_the_models():
     assert set(c.STATUS_LEFT) == set(PatientStatus.values) - {PatientStatus.ACTIVE}
 
 
-def test_the_window_bits_sql_names_each_window_once():
-    assert c.window_mask_sql("d") == (
-        "CASE WHEN d BETWEEN 7 AND 21 THEN 1 WHEN d BETWEEN 22 AND 45 THEN 2 "
-        "WHEN d BETWEEN 75 AND 120 THEN 4 ELSE 0 END"
-    )
-
-
 def _with_completeness(base: Cohort, rows) -> Cohort:
     arrays, not_done = _arrays(rows)
     columns = dict(base.columns)
